@@ -1,0 +1,75 @@
+# Land-cover mapping of Europe from Sentinel-2 — build entry points.
+# `make book` sets everything up on a fresh machine and builds the book;
+# `make test` runs the test suite. Everything stays inside this folder.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed-stamp
+SAMPLE := data/sample
+
+# Offline, project-local environment for every recipe (the package sets the same
+# defaults when imported from a notebook).
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+export NO_ALBUMENTATIONS_UPDATE := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HOME := $(CURDIR)/.cache/huggingface
+export TORCH_HOME := $(CURDIR)/.cache/torch
+export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
+export JUPYTER_CONFIG_DIR := $(CURDIR)/.jupyter
+export IPYTHONDIR := $(CURDIR)/.ipython
+export PIP_CACHE_DIR := $(CURDIR)/.cache/pip
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup data model notebooks lint-book execute book test bench clean distclean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch first, from the local CPU wheel; the constraint keeps every later step on it.
+	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet -c constraints.txt -r requirements.txt -r requirements-dev.txt
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (landcover)" >/dev/null
+	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	@touch $@
+
+setup: $(STAMP)  ## Create the virtual environment and install everything
+
+data: $(STAMP)  ## Generate the synthetic sample dataset (skipped when complete)
+	$(PY) -m landcover.sample --out $(SAMPLE)
+
+model: setup data  ## Train and publish the pre-trained sample model (skipped when present)
+	$(PY) -m landcover.training.sample_model
+
+notebooks: setup  ## Derive participant notebooks and final_solution/ from the chapters
+	$(PY) -m landcover.book derive
+
+lint-book: setup  ## Structural checks of the book sources
+	$(PY) -m landcover.book lint
+
+execute: setup data model  ## Execute every chapter in a Jupyter kernel (or quarto render)
+	$(PY) -m landcover.book build
+
+book: setup data model notebooks execute  ## Set everything up and build the book
+
+test: setup data lint-book  ## Run the test suite
+	$(PY) -m pytest
+
+bench: setup data  ## Run the benchmark scripts (they print their figures)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:  ## Remove generated files (keeps the virtual environment)
+	rm -rf build _book _site .quarto notebooks .pytest_cache
+
+distclean: clean  ## Remove everything generated, the environment included
+	rm -rf $(VENV) data mlruns .cache .jupyter .ipython
