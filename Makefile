@@ -10,6 +10,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-stamp
+# Extra pip arguments for torch only. On a CPU-only laptop, avoid the large CUDA
+# build with: make book TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_PIP_ARGS ?=
 SAMPLE := data/sample
 
 # Offline, project-local environment for every recipe (the package sets the same
@@ -36,7 +39,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	# torch first, from the local CPU wheel; the constraint keeps every later step on it.
-	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet $(TORCH_PIP_ARGS) "torch==2.13.0"
 	$(PIP) install --quiet -c constraints.txt -r requirements.txt -r requirements-dev.txt
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (landcover)" >/dev/null
