@@ -1,0 +1,41 @@
+"""Local stand-ins for the online services of the book, for tests and offline readers.
+
+Each is a Starlette app answering like the real service (same paths, parameters
+and response shapes) over synthetic data; :func:`serve` runs one on 127.0.0.1 in
+a background thread:
+
+    from standins import serve, ClcPlusImageServer
+    with serve(ClcPlusImageServer().app()) as url:
+        fetch_labels(bbox, 2021, base_url=f"{url}/arcgis/rest/services")
+
+- :class:`TokenIssuer` — CDSE identity (``/auth/realms/CDSE/protocol/openid-connect/token``)
+- :class:`ODataCatalogue` — OData catalogue (``/odata/v1/Products``) and zipper downloads
+- :class:`SentinelHub` — Sentinel Hub Catalog and Processing APIs (``/api/v1/...``)
+- :class:`ClcPlusImageServer` — CLC+ Backbone ``exportImage``
+- :func:`moto_s3` — an S3 server (moto) for buckets
+- :func:`standins.suite.start_services` — all of them at once, with demo content
+"""
+
+from standins.clcplus import ClcPlusImageServer, expected_labels
+from standins.identity import TOKEN_PATH, TokenIssuer
+from standins.odata import ODataCatalogue, product_entry
+from standins.s2product import SyntheticProduct
+from standins.s3 import make_bucket, moto_s3, s3_filesystem
+from standins.sentinelhub import SentinelHub, stac_item
+from standins.server import serve
+
+__all__ = [
+    "TOKEN_PATH",
+    "ClcPlusImageServer",
+    "ODataCatalogue",
+    "SentinelHub",
+    "SyntheticProduct",
+    "TokenIssuer",
+    "expected_labels",
+    "make_bucket",
+    "moto_s3",
+    "product_entry",
+    "s3_filesystem",
+    "serve",
+    "stac_item",
+]
