@@ -21,7 +21,13 @@ from landcover.data.storage import gdal_path, open_raster, read_bytes, write_byt
 
 #: File name of the mosaic inside ``images/{NUTS3}/{year}/``.
 MOSAIC_FILENAME = "mosaic.vrt"
-_GDAL_TYPES = {"float64": "Float64", "float32": "Float32", "uint8": "Byte", "uint16": "UInt16", "int16": "Int16"}
+_GDAL_TYPES = {
+    "float64": "Float64",
+    "float32": "Float32",
+    "uint8": "Byte",
+    "uint16": "UInt16",
+    "int16": "Int16",
+}
 
 
 def build_mosaic_vrt(
@@ -89,7 +95,7 @@ def build_mosaic_vrt(
             ET.SubElement(metadata, "MDI", key=key).text = value
     gdal_type = _GDAL_TYPES.get(dtype, dtype.capitalize())
     sources = []
-    for name, box in zip(index["filename"], boxes):
+    for name in index["filename"]:
         tile = image_path(nuts, year, Path(str(name)).stem, root)
         if relative_base is not None:
             sources.append((os.path.relpath(Path(tile).resolve(), relative_base).replace(os.sep, "/"), "1"))
@@ -105,14 +111,16 @@ def build_mosaic_vrt(
         if descriptions[band - 1]:
             ET.SubElement(element, "Description").text = descriptions[band - 1]
         ET.SubElement(element, "NoDataValue").text = "nan"
-        for (filename, relative), (x_off, y_off, x_size, y_size) in zip(sources, offsets):
+        for (filename, relative), (x_off, y_off, x_size, y_size) in zip(sources, offsets, strict=True):
             source = ET.SubElement(element, "SimpleSource")
             ET.SubElement(source, "SourceFilename", relativeToVRT=relative).text = filename
             ET.SubElement(source, "SourceBand").text = str(band)
             ET.SubElement(source, "SourceProperties", RasterXSize=str(x_size), RasterYSize=str(y_size),
                           DataType=gdal_type, BlockXSize=str(block_x), BlockYSize=str(block_y))  # fmt: skip
             ET.SubElement(source, "SrcRect", xOff="0", yOff="0", xSize=str(x_size), ySize=str(y_size))
-            ET.SubElement(source, "DstRect", xOff=str(x_off), yOff=str(y_off), xSize=str(x_size), ySize=str(y_size))
+            ET.SubElement(
+                source, "DstRect", xOff=str(x_off), yOff=str(y_off), xSize=str(x_size), ySize=str(y_size)
+            )
     ET.indent(dataset, space="  ")
     payload = ET.tostring(dataset, encoding="unicode") + "\n"
     return write_bytes_atomic(out_text, payload.encode("utf-8"))

@@ -1,0 +1,154 @@
+"""Atomic writers for every file of the sample: tiles, labels, index files, boundaries.
+
+Each file is written under a temporary name in its final folder
+(``.{name}.{pid}.partial``) and renamed into place, so an interrupted run never
+leaves a half-written file under a real name; leftovers are easy to find and
+remove (:func:`remove_partials`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import rasterio
+import yaml
+from rasterio.transform import from_origin
+
+from landcover.bands import BANDS
+from landcover.sample.regions import PIXEL_M, TILE_PX
+
+#: Suffix of temporary files; anything ending with it is an interrupted write.
+PARTIAL_SUFFIX = ".partial"
+
+#: GeoTIFF creation options: the bucket's layout where code can tell (float64,
+#: 14 bands, striped not tiled, no nodata) plus lossless DEFLATE with the
+#: floating-point predictor. Band-interleaved strips of 50 rows (the bucket uses
+#: pixel-interleaved single rows) let the compressor see the repeated 20 m and
+#: 60 m cells: about 0.9 MB per tile instead of 7 MB raw.
+TIFF_PROFILE = {
+    "driver": "GTiff",
+    "dtype": "float64",
+    "count": len(BANDS),
+    "width": TILE_PX,
+    "height": TILE_PX,
+    "crs": "EPSG:3035",
+    "nodata": None,
+    "tiled": False,
+    "blockysize": 50,
+    "interleave": "band",
+    "compress": "deflate",
+    "predictor": 3,
+    "zlevel": 6,
+}
+
+
+def partial_path(final: Path) -> Path:
+    """The temporary name used while ``final`` is being written."""
+    return final.with_name(f".{final.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+
+
+@contextmanager
+def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``final``; rename it into place if the block succeeds."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = partial_path(final)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a UTF-8 text file atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | os.PathLike, payload: object) -> None:
+    """Write pretty, key-sorted JSON atomically."""
+    write_text(path, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def write_tile(
+    path: str | os.PathLike, data: np.ndarray, bounds: Sequence[float], tags: dict[str, str], description: str
+) -> None:
+    """Write one 14-band float64 tile whose north-west corner is ``(bounds[0], bounds[3])`` (EPSG:3035)."""
+    if data.shape != (len(BANDS), TILE_PX, TILE_PX) or data.dtype != np.float64:
+        raise ValueError(
+            f"{path}: expected float64 {(len(BANDS), TILE_PX, TILE_PX)}, got {data.dtype} {data.shape}"
+        )
+    profile = dict(TIFF_PROFILE, transform=from_origin(bounds[0], bounds[3], PIXEL_M, PIXEL_M))
+    with atomic_path(path) as tmp:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(data)
+            dst.update_tags(TIFFTAG_IMAGEDESCRIPTION=description, **tags)
+            for band in BANDS:
+                dst.set_band_description(band.index, band.name)
+
+
+def write_label(path: str | os.PathLike, label: np.ndarray) -> None:
+    """Write a (250, 250) uint8 label array as ``.npy``."""
+    if label.shape != (TILE_PX, TILE_PX) or label.dtype != np.uint8:
+        raise ValueError(f"{path}: expected uint8 {(TILE_PX, TILE_PX)}, got {label.dtype} {label.shape}")
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, label, allow_pickle=False)
+
+
+def write_index(path: str | os.PathLike, rows: Sequence[tuple[str, Sequence[float]]]) -> None:
+    """Write ``filename2bbox.parquet``: ``filename`` (string) and ``bbox`` (list of 4 float64)."""
+    table = pa.table(
+        {
+            "filename": pa.array([name for name, _ in rows], pa.string()),
+            "bbox": pa.array([[float(v) for v in bbox] for _, bbox in rows], pa.list_(pa.float64())),
+        }
+    )
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def write_normalization(
+    path: str | os.PathLike, mean: Sequence[float], std: Sequence[float], n_tiles: int
+) -> None:
+    """Write ``metrics-normalization.yaml`` (per-band mean and std, file band order)."""
+    header = (
+        f"# Per-band mean and standard deviation of the {n_tiles} tiles in this folder\n"
+        f"# (bands {' '.join(b.name for b in BANDS)}; reflectance 0..1). SYNTHETIC sample data.\n"
+    )
+    body = yaml.safe_dump(
+        {"mean": [round(float(v), 6) for v in mean], "std": [round(float(v), 6) for v in std]},
+        sort_keys=False,
+        default_flow_style=False,
+    )
+    write_text(path, header + body)
+
+
+def write_nuts(path: str | os.PathLike, records: Sequence[dict], geometries: Sequence) -> None:
+    """Write the NUTS3 boundaries GeoJSON (EPSG:3035, columns NUTS_ID NUTS_NAME CNTR_CODE LEVL_CODE)."""
+    import geopandas as gpd
+
+    frame = gpd.GeoDataFrame(list(records), geometry=list(geometries), crs="EPSG:3035")
+    with atomic_path(path) as tmp:
+        frame.to_file(tmp, driver="GeoJSON")
+
+
+def remove_partials(root: str | os.PathLike) -> list[Path]:
+    """Delete leftover temporary files under ``root``; return what was removed."""
+    removed = []
+    root = Path(root)
+    if root.exists():
+        for path in root.rglob(f"*{PARTIAL_SUFFIX}"):
+            if path.is_file():
+                path.unlink()
+                removed.append(path)
+    return removed
