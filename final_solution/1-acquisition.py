@@ -150,3 +150,507 @@ ax.set_ylabel("y, northing (m, EPSG:3035)")
 ax.ticklabel_format(style="plain", useOffset=False)
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ### The profile and a false-colour composite
+# **Exercise 1.2: Profile and false colour**
+
+# %% acq-false-colour-solution
+from landcover.viz import chw_to_hwc, percentile_stretch
+
+with open_raster(tile_path) as src:
+    profile = src.profile
+    fc_data = src.read([band_index("B8"), band_index("B4"), band_index("B3")])
+
+fc = percentile_stretch(chw_to_hwc(fc_data))
+
+check("acq-false-colour", profile, fc_data, fc)
+
+# %% acq-profile
+for key, value in profile.items():
+    text = value.to_string() if key == "crs" else repr(value).replace("\n", " ")
+    print(f"{key:>11}: {text}")
+
+# %% fig-acq-false-colour
+from landcover.viz import show_rgb
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.6), sharey=True)
+show_rgb(rgb, ax=axes[0], bounds=tile["bounds"], title="True colour (B4, B3, B2)")
+show_rgb(fc, ax=axes[1], bounds=tile["bounds"], title="False colour (B8, B4, B3)")
+axes[1].set_ylabel("")
+fig.suptitle(f"True and false colour, {TILE[0]} {TILE[1]} — {DATA_NOTE}")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ### NDVI, a vegetation index
+
+# %% acq-ndvi-traps
+nir_dn = np.array([3000, 0], dtype=np.uint16)  # raw digital numbers: a pixel, and a pixel without data
+red_dn = np.array([4000, 0], dtype=np.uint16)
+print("uint16 subtraction 3000 - 4000 gives", (nir_dn - red_dn)[0])
+
+nir_f, red_f = nir_dn.astype(np.float64), red_dn.astype(np.float64)
+with np.errstate(all="raise"):  # turn NumPy's warnings into errors to see them
+    try:
+        np.where(nir_f + red_f == 0, 0.0, (nir_f - red_f) / (nir_f + red_f))
+    except FloatingPointError as error:
+        print("np.where still divided by zero:", error)
+    safe = np.zeros(2)
+    np.divide(nir_f - red_f, nir_f + red_f, out=safe, where=(nir_f + red_f) != 0)
+print("np.divide with where=:", safe)
+
+# %% [markdown]
+# **Exercise 1.3: NDVI map**
+
+# %% acq-ndvi-solution
+def ndvi_of(nir, red):
+    nir = np.asarray(nir, dtype=np.float64)
+    red = np.asarray(red, dtype=np.float64)
+    total = nir + red
+    ndvi = np.zeros_like(total)
+    np.divide(nir - red, total, out=ndvi, where=total != 0)
+    return ndvi
+
+
+b8 = pixels[band_index("B8") - 1]
+b4 = pixels[band_index("B4") - 1]
+ndvi = ndvi_of(b8, b4)
+
+check("acq-ndvi", ndvi_of, ndvi)
+
+# %% fig-acq-ndvi
+from landcover.viz import show_ndvi
+
+fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), gridspec_kw={"width_ratios": [1.25, 1]})
+show_ndvi(ndvi, ax=axes[0], bounds=tile["bounds"], title="NDVI = (B8 − B4) / (B8 + B4)")
+axes[1].hist(ndvi.ravel(), bins=80, range=(-1, 1), color="0.35")
+axes[1].axvline(0.3, color="tab:red", linestyle="--", label="0.3: sparsely vegetated below (CLC+ manual)")
+axes[1].set_xlabel("NDVI (no unit)")
+axes[1].set_ylabel("number of pixels")
+axes[1].legend(loc="upper left", fontsize="small")
+fig.suptitle(f"NDVI, {TILE[0]} {TILE[1]} — {DATA_NOTE}")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## NUTS regions and finding tiles
+
+# %% acq-regions-setup
+import io
+
+import geopandas as gpd
+from shapely.geometry import Point, box
+
+from landcover.data import (
+    available_years,
+    find_tile_at,
+    geocode,
+    images_prefix,
+    index_path,
+    label_path,
+    list_regions,
+    load_nuts3,
+    open_binary,
+    parse_tile_name,
+    region_table,
+)
+
+# %% [markdown]
+# ### The NUTS hierarchy
+
+# %% tbl-acq-nuts
+nuts3 = load_nuts3()
+outlines = nuts3.drop(columns="geometry").assign(**{"area (km²)": nuts3.area / 1e6})
+outlines.style.format({"area (km²)": "{:,.0f}"}).hide(axis="index")
+
+# %% [markdown]
+# ### How the data is stored
+
+# %% acq-paths
+print("image:", image_path(*TILE))
+print("label:", label_path(TILE[0], 2021, TILE[2]))
+print("index:", index_path(TILE[0], TILE[1]))
+print("name:", parse_tile_name(TILE[2]))
+
+# %% [markdown]
+# ### Which regions are available
+
+# %% tbl-acq-region-table
+published = region_table()
+published["years"] = published["years"].map(lambda years: ", ".join(map(str, years)))
+published.style.hide(axis="index")
+
+# %% acq-available
+for region in list_regions():
+    print(region, available_years(region))
+
+# %% [markdown]
+# ### From a place name to a region
+
+# %% acq-geocode
+from landcover.config import online_allowed
+from landcover.data import nominatim_search, offline_lookup
+
+address = "5, rue Alphonse Weicker Luxembourg"  # Eurostat's address
+if online_allowed():
+    print("Nominatim:", nominatim_search(address))  # one request, with the book's User-Agent
+else:
+    print("offline gazetteer:", offline_lookup(address))
+
+for place in ["Eurostat", "Brussels", "Innsbruck", "Tomar"]:
+    lon, lat = geocode(place)  # either of the two, as the setting says
+    print(f"{place:>10}: lon={lon:.4f}, lat={lat:.4f}")
+
+# %% [markdown]
+# **Exercise 1.4: From a place to its region**
+
+# %% acq-find-region-solution
+place = "Eurostat"
+lon, lat = geocode(place)
+
+point = gpd.GeoDataFrame({"place": [place]}, geometry=[Point(lon, lat)], crs="EPSG:4326")
+point = point.to_crs(nuts3.crs)
+
+joined = gpd.sjoin(point, nuts3, predicate="within")
+nuts_code = joined["NUTS_ID"].iloc[0]
+
+print(f"{place} is in {nuts_code}; years with tiles: {available_years(nuts_code)}")
+region_folder = images_prefix(nuts_code, 2024)
+
+check("acq-find-region", place, point, nuts_code, region_folder)
+
+# %% [markdown]
+# ### From a region to a tile
+
+# %% acq-index
+with open_binary(index_path(nuts_code, 2024)) as handle:
+    index = pd.read_parquet(handle)
+print(len(index), "tiles in", nuts_code, 2024)
+index.head(3)
+
+# %% [markdown]
+# **Exercise 1.5: The tile under a point**
+
+# %% acq-find-tile-solution
+boxes = np.stack(index["bbox"].to_numpy())  # (n tiles, 4): xmin, ymin, xmax, ymax in EPSG:3035
+x, y = point.geometry.iloc[0].x, point.geometry.iloc[0].y
+
+inside = (boxes[:, 0] <= x) & (x < boxes[:, 2]) & (boxes[:, 1] <= y) & (y < boxes[:, 3])
+tile_filename = index.loc[inside, "filename"].iloc[0]
+
+check("acq-find-tile", nuts_code, x, y, inside, tile_filename)
+
+# %% acq-find-tile-package
+match = find_tile_at(lon, lat, nuts_code, 2024, crs="EPSG:4326")
+print(match.filename, "| same as yours:", match.filename == tile_filename)
+
+# %% fig-acq-found-tile
+from landcover.viz import true_colour
+
+found = read_tile(nuts_code, 2024, match.stem)
+fig, ax = plt.subplots(figsize=(6.5, 6))
+show_rgb(true_colour(found["array"]), ax=ax, bounds=found["bounds"])
+ax.plot(x, y, marker="x", markersize=14, markeredgewidth=3, color="white", label=place)
+ax.legend(loc="lower right")
+ax.set_title(f"{place}: tile {match.stem}, {nuts_code} 2024 — {DATA_NOTE}")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Geo-manipulation with GeoPandas
+
+# %% acq-geo-setup
+from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+from landcover.data import load_tile_index
+from landcover.viz import label_map_axes
+
+# %% [markdown]
+# ### Two coordinate reference systems
+# ### A GeoDataFrame from raster metadata
+# **Exercise 1.6: The tile in two CRSs**
+
+# %% acq-tile-crs-solution
+tile_box = box(*tile["bounds"])
+tile_gdf = gpd.GeoDataFrame(
+    {"tile": [TILE[2]], "year": [TILE[1]]}, geometry=[tile_box], crs=tile["crs"]
+)
+tile_gdf_wgs84 = tile_gdf.to_crs("EPSG:4326")
+
+print("EPSG:3035 bounds (m):      ", tile_gdf.total_bounds)
+print("EPSG:4326 bounds (degrees):", tile_gdf_wgs84.total_bounds)
+check("acq-tile-crs", tile_gdf, tile_gdf_wgs84)
+
+# %% fig-acq-two-crs
+envelope = gpd.GeoSeries([box(*tile_gdf_wgs84.total_bounds)], crs="EPSG:4326")
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.4))
+tile_gdf.boundary.plot(ax=axes[0], color="tab:red", linewidth=2)
+label_map_axes(axes[0])
+axes[0].set_title("EPSG:3035: a square, 2,500 m a side")
+tile_gdf_wgs84.boundary.plot(ax=axes[1], color="tab:red", linewidth=2, label="the tile")
+envelope.boundary.plot(ax=axes[1], color="0.3", linestyle="--", label="its envelope in degrees")
+axes[1].set_xlabel("longitude (degrees, EPSG:4326)")
+axes[1].set_ylabel("latitude (degrees, EPSG:4326)")
+axes[1].set_aspect(1 / np.cos(np.radians(tile_gdf_wgs84.total_bounds[[1, 3]].mean())))
+axes[1].legend(loc="lower right", fontsize="small")
+axes[1].set_title("EPSG:4326: turned and sheared")
+fig.suptitle(f"Tile {TILE[2]} in two CRSs — {DATA_NOTE}")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ### Boundaries over images
+
+# %% fig-acq-region-tiles
+region_tiles = load_tile_index(TILE[0], 2024)
+region = nuts3.loc[nuts3["NUTS_ID"] == TILE[0], "geometry"].iloc[0]
+region_tiles["inside (%)"] = 100 * region_tiles.intersection(region).area / region_tiles.area
+border = region_tiles.sort_values("inside (%)").iloc[0]
+border_stem = border["filename"].removesuffix(".tif")
+
+fig, ax = plt.subplots(figsize=(9.5, 7))
+outline = nuts3[nuts3["NUTS_ID"] == TILE[0]]
+outline.boundary.plot(ax=ax, color="black", linewidth=1.5, label=f"{TILE[0]} outline (NUTS3)")
+region_tiles.boundary.plot(ax=ax, color="tab:blue", linewidth=0.6, label="tile boxes (tile index)")
+gpd.GeoSeries([border.geometry], crs=region_tiles.crs).plot(ax=ax, color="tab:orange", alpha=0.7)
+ax.plot([], [], "s", color="tab:orange", label="the tile crossing the border most")
+ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
+label_map_axes(ax)
+ax.set_title(f"{TILE[0]}: outline and the {len(region_tiles)} tiles of 2024 — {DATA_NOTE}")
+fig.tight_layout()
+plt.show()
+print(f"Tile {border_stem}: {border['inside (%)']:.1f} % of its area inside {TILE[0]}")
+
+# %% fig-acq-border-tile
+border_tile = read_tile(TILE[0], 2024, border_stem)
+fig, ax = plt.subplots(figsize=(6.5, 6))
+show_rgb(true_colour(border_tile["array"]), ax=ax, bounds=border_tile["bounds"])
+nuts3[nuts3["NUTS_ID"] == TILE[0]].boundary.plot(ax=ax, color="yellow", linewidth=2.5)
+left, bottom, right, top = border_tile["bounds"]
+ax.set_xlim(left, right)
+ax.set_ylim(bottom, top)
+ax.set_title(f"Tile {border_stem} and the {TILE[0]} outline — {DATA_NOTE}")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Exercise 1.7: Which region, and how much of it**
+
+# %% acq-tile-nuts-solution
+border_box = box(*border_tile["bounds"])
+border_gdf = gpd.GeoDataFrame({"tile": [border_stem]}, geometry=[border_box], crs="EPSG:3035")
+joined = gpd.sjoin(border_gdf, nuts3, predicate="intersects")
+print(joined[["tile", "NUTS_ID", "NUTS_NAME"]])
+
+region_outline = nuts3.loc[nuts3["NUTS_ID"] == joined["NUTS_ID"].iloc[0], "geometry"].iloc[0]
+part_inside = border_gdf.geometry.iloc[0].intersection(region_outline)
+area_km2 = part_inside.area / 1e6
+share = 100 * part_inside.area / border_gdf.geometry.iloc[0].area
+
+print(f"{area_km2:.3f} km² of the tile, {share:.1f} %, lie in {joined['NUTS_ID'].iloc[0]}")
+check("acq-tile-nuts", joined, area_km2, share)
+
+# %% [markdown]
+# ### A web map, pixels reprojected
+
+# %% acq-stretch-error
+from pyproj import Geod, Transformer
+
+to_lonlat = Transformer.from_crs(tile["crs"], "EPSG:4326", always_xy=True)
+geod = Geod(ellps="WGS84")
+west, south, east, north = tile_gdf_wgs84.total_bounds
+left, bottom, right, top = tile["bounds"]
+corners = {"north-west": ((left, top), (west, north)), "north-east": ((right, top), (east, north)),
+           "south-east": ((right, bottom), (east, south)), "south-west": ((left, bottom), (west, south))}
+for name, ((cx, cy), stretched) in corners.items():
+    lon_c, lat_c = to_lonlat.transform(cx, cy)
+    metres = geod.inv(lon_c, lat_c, *stretched)[2]
+    print(f"{name} corner: a stretched image draws it {metres:.0f} m ({metres / 10:.0f} pixels) away")
+
+# %% [markdown]
+# **Exercise 1.8: The tile on a web map**
+
+# %% acq-tile-map-solution
+from landcover.webmaps import (
+    WarpedRaster,
+    add_image_layer,
+    add_outline,
+    add_title,
+    finish_map,
+    new_map,
+    rgba_image,
+)
+
+height, width = rgb_data.shape[1:]
+dst_transform, dst_width, dst_height = calculate_default_transform(
+    tile["crs"], "EPSG:4326", width, height, *tile["bounds"]
+)
+rgb_wgs84 = np.full((3, dst_height, dst_width), np.nan, dtype=np.float32)
+method = Resampling.bilinear
+reproject(
+    source=rgb_data.astype(np.float32),
+    destination=rgb_wgs84,
+    src_transform=tile["transform"],
+    src_crs=tile["crs"],
+    dst_transform=dst_transform,
+    dst_crs="EPSG:4326",
+    dst_nodata=np.nan,
+    resampling=method,
+)
+
+warped = WarpedRaster(rgb_wgs84, dst_transform)
+picture = rgba_image(percentile_stretch(chw_to_hwc(rgb_wgs84)), warped.valid)
+tile_map = new_map(warped.bounds)
+add_image_layer(tile_map, picture, warped, "Sentinel-2 true colour")
+add_outline(tile_map, tile_box, tile["crs"], "Tile outline", tooltip=f"Tile {TILE[2]}")
+add_title(tile_map, f"True colour, {TILE[0]} {TILE[1]}, reprojected to WGS84 — {DATA_NOTE}")
+finish_map(tile_map)
+
+check("acq-tile-map", rgb_wgs84, dst_transform, tile_map)
+
+# %% acq-tile-map-show
+print(f"grid: {dst_height} x {dst_width} cells of {dst_transform.a:.6f}° x {-dst_transform.e:.6f}°; "
+      f"{100 * (1 - warped.valid.mean()):.0f} % of them (the corners) are empty")
+tile_map
+
+# %% [markdown]
+# ## CLC+ Backbone labels
+
+# %% acq-labels-setup
+from landcover.classes import class_table
+from landcover.data import read_bytes
+from landcover.viz import class_summary, classes_present, show_classes
+
+# %% [markdown]
+# ### From CORINE Land Cover to CLC+ Backbone
+# ### Ten classes, one colour table
+
+# %% tbl-acq-classes
+descriptions = {
+    1: "buildings, roads, paved and other artificial surfaces",
+    2: "coniferous trees: pine, spruce, fir",
+    3: "broadleaved trees that shed their leaves: oak, beech",
+    4: "broadleaved trees that keep their leaves: holm oak, cork oak, eucalyptus",
+    5: "shrubs, bushes, heath, dwarf pine",
+    6: "grass all year round: meadows, pastures, lawns",
+    7: "bare for part of the year: arable crops",
+    8: "tundra-like ground and high mountains",
+    9: "rock, sand, bare soil (and, in the book, snow and ice)",
+    10: "lakes, rivers, sea",
+}
+europe_share = {  # % of Europe's area, CLC+ Backbone 2021 validation design
+    1: 2.84, 2: 16.82, 3: 15.47, 4: 3.57, 5: 4.59, 6: 28.95, 7: 18.67, 8: 0.47, 9: 4.04, 10: 4.29,
+}
+classes = class_table()[["id", "name", "colour"]].assign(
+    description=lambda t: t["id"].map(descriptions),
+    **{"Europe 2021 (%)": lambda t: t["id"].map(europe_share)},
+)
+(
+    classes.style.hide(axis="index")
+    .format({"Europe 2021 (%)": "{:.2f}"})
+    .map(lambda colour: f"background-color: {colour}; color: black", subset=["colour"])
+    .set_properties(subset=["name", "description"], **{"text-align": "left"})
+)
+
+# %% [markdown]
+# ### Loading a label
+
+# %% acq-label-paths
+from landcover.config import REAL_BUCKET_HTTPS
+
+print("active root:", label_path(TILE[0], 2021, TILE[2]))
+print("real bucket:", label_path(TILE[0], 2021, TILE[2], REAL_BUCKET_HTTPS))
+
+# %% [markdown]
+# **Exercise 1.9: Load a label**
+
+# %% acq-label-solution
+LABEL_YEAR = 2021
+label_file = label_path(TILE[0], LABEL_YEAR, TILE[2])
+label = np.load(io.BytesIO(read_bytes(label_file)))
+
+print("shape:", label.shape, "| dtype:", label.dtype, "| values:", np.unique(label))
+check("acq-label", label_file, label)
+
+# %% fig-acq-label
+fig, ax = plt.subplots(figsize=(9, 6))
+title = f"Land cover, {TILE[0]} {LABEL_YEAR} — {DATA_NOTE}"
+show_classes(label, ax=ax, bounds=tile["bounds"], title=title)
+fig.tight_layout()
+plt.show()
+
+# %% tbl-acq-label-classes
+summary = class_summary(label)
+print("no-data pixels:", summary.attrs["nodata_pixels"])
+(
+    summary[summary["pixels"] > 0]
+    .style.hide(axis="index")
+    .format({"area (km²)": "{:.2f}", "share (%)": "{:.1f}", "pixels": "{:,}"})
+    .map(lambda colour: f"background-color: {colour}; color: black", subset=["colour"])
+)
+
+# %% [markdown]
+# ### Image and label, pixel for pixel
+# **Exercise 1.10: Image and label side by side**
+
+# %% acq-pair-solution
+pair = read_tile(TILE[0], LABEL_YEAR, TILE[2])
+pair_rgb = true_colour(pair["array"])
+pair_ndvi = pair["array"][band_index("NDVI") - 1]
+mean_ndvi = {k: float(pair_ndvi[label == k].mean()) for k in classes_present(label)}
+
+check("acq-pair", pair["path"], pair_rgb, mean_ndvi)
+
+# %% fig-acq-pair
+from landcover.classes import CLASS_COLOURS, CLASS_NAMES
+
+fig, axes = plt.subplots(1, 3, figsize=(16, 5.2), gridspec_kw={"width_ratios": [1, 1, 0.9]})
+show_rgb(pair_rgb, ax=axes[0], title=f"Image, true colour, {LABEL_YEAR}")
+show_classes(label, ax=axes[1], title=f"Label, CLC+ Backbone {LABEL_YEAR}", legend=False)
+ids = list(mean_ndvi)
+axes[2].barh([CLASS_NAMES[k] for k in ids], [mean_ndvi[k] for k in ids],
+             color=[CLASS_COLOURS[k] for k in ids], edgecolor="black")
+axes[2].invert_yaxis()
+axes[2].set_xlim(-0.2, 1)
+axes[2].set_xlabel("mean NDVI of the class's pixels (no unit)")
+axes[2].set_title("Mean NDVI per class")
+fig.suptitle(f"Image and label of tile {TILE[2]}, {TILE[0]} {LABEL_YEAR} — {DATA_NOTE}")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ### Image and label on one map
+# **Exercise 1.11: Image and label on a web map**
+
+# %% acq-label-map-solution
+from landcover.webmaps import (
+    add_class_legend,
+    add_class_tooltips,
+    class_rgba,
+    reproject_to_wgs84,
+    wgs84_grid,
+)
+
+pair_data = pair["array"][[band_index("B4") - 1, band_index("B3") - 1, band_index("B2") - 1]]
+transform, crs = pair["transform"], pair["crs"]
+grid = wgs84_grid(crs, transform, pair_data.shape[2], pair_data.shape[1])
+image_method = "bilinear"
+label_method = "nearest"
+image_wgs84 = reproject_to_wgs84(pair_data, transform, crs, resampling=image_method, grid=grid)
+label_wgs84 = reproject_to_wgs84(label, transform, crs, resampling=label_method, grid=grid)
+
+label_map = new_map(image_wgs84.bounds)
+image_rgba = rgba_image(percentile_stretch(chw_to_hwc(image_wgs84.array)), image_wgs84.valid)
+add_image_layer(label_map, image_rgba, image_wgs84, "Sentinel-2 true colour")
+label_picture = class_rgba(label_wgs84.array[0])
+add_image_layer(label_map, label_picture, label_wgs84, "CLC+ Backbone label", opacity=0.75)
+add_class_tooltips(label_map, label, transform, crs)
+add_class_legend(label_map, classes_present(label))
+add_title(label_map, f"Image and label, {TILE[0]} {LABEL_YEAR} — {DATA_NOTE}")
+finish_map(label_map)
+
+check("acq-label-map", image_wgs84.array, label_wgs84.array, label_map)
+
+# %% acq-label-map-show
+label_map

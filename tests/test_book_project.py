@@ -28,6 +28,7 @@ def test_book_configuration() -> None:
         "chapters/2-training.qmd",
         "chapters/3-inference.qmd",
         "chapters/4-statistics.qmd",
+        "chapters/appendix-source-apis.qmd",
     ]
     html = book.config["format"]["html"]
     assert html["toc"] and html["number-sections"] and html["code-copy"]
@@ -42,12 +43,14 @@ def test_book_configuration() -> None:
     assert book.config["profile"]["group"] == [["self-study", "workshop", "instructor"]]
 
 
-def test_placeholder_chapters_say_what_they_will_cover() -> None:
+def test_every_chapter_opens_by_saying_what_it_covers() -> None:
     book = load_book(ROOT)
-    for doc in book.chapters[1:]:
-        assert doc.cells == []
+    chapters = [doc for doc in book.chapters if doc.path.resolve() not in book.appendices]
+    assert len(chapters) == 4
+    for doc in chapters:
         callouts = [div for div in doc.divs if div.title == "In this chapter"]
-        assert len(callouts) == 1 and doc.headings[0].level == 1
+        assert len(callouts) == 1, doc.path
+        assert doc.headings[0].level == 1, doc.path
 
 
 def test_publish_workflow_renders_each_profile_and_publishes() -> None:

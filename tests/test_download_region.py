@@ -32,7 +32,7 @@ from landcover.bands import N_BANDS
 from landcover.data.errors import RegionNotFoundError
 from landcover.download import grid, patches, writer
 from landcover.download.region import RegionRequest, build_region, load_region
-from standins import (
+from landcover.sources.standins import (
     ClcPlusImageServer,
     ODataCatalogue,
     SyntheticProduct,
@@ -40,9 +40,9 @@ from standins import (
     product_entry,
     serve,
 )
-from standins.gisco import NUTS3_PATH, GiscoNuts, nuts_geojson
-from standins.s2product import BASE_REFLECTANCE, BRIGHT_REFLECTANCE
-from standins.s3 import s3_filesystem
+from landcover.sources.standins.gisco import NUTS3_PATH, GiscoNuts, nuts_geojson
+from landcover.sources.standins.s2product import BASE_REFLECTANCE, BRIGHT_REFLECTANCE
+from landcover.sources.standins.s3 import s3_filesystem
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCRIPT = PROJECT / "final_solution" / "download_region.py"

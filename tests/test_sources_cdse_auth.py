@@ -7,7 +7,7 @@ import pytest
 from landcover.data.errors import OnlineAccessDisabled
 from landcover.sources import cdse_auth
 from landcover.sources.sentinelhub import PROCESS_PATH
-from standins import TOKEN_PATH, SentinelHub, TokenIssuer, serve
+from landcover.sources.standins import TOKEN_PATH, SentinelHub, TokenIssuer, serve
 
 pytestmark = pytest.mark.network
 

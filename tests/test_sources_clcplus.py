@@ -8,7 +8,7 @@ import pytest
 from landcover.data.errors import OnlineAccessDisabled
 from landcover.sources import clcplus
 from landcover.sources.http import ServiceError
-from standins import ClcPlusImageServer, expected_labels, serve
+from landcover.sources.standins import ClcPlusImageServer, expected_labels, serve
 
 pytestmark = pytest.mark.network
 

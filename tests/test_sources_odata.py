@@ -9,7 +9,7 @@ import shapely
 from landcover.data.errors import OnlineAccessDisabled
 from landcover.sources import cdse_auth, odata
 from landcover.sources.http import ServiceError
-from standins import TOKEN_PATH, ODataCatalogue, TokenIssuer, product_entry, serve
+from landcover.sources.standins import TOKEN_PATH, ODataCatalogue, TokenIssuer, product_entry, serve
 
 pytestmark = pytest.mark.network
 
@@ -166,7 +166,7 @@ def test_real_catalogue_needs_the_online_switch():
 def test_the_demo_suite_answers_every_client(tmp_path):
     """The appendix's offline path: every client against the ready-made stand-ins."""
     from landcover.sources import clcplus, sentinelhub
-    from standins.suite import CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME, start_services
+    from landcover.sources.standins.suite import CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME, start_services
 
     with start_services() as services:
         products = odata.search_products(

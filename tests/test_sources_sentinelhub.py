@@ -9,7 +9,7 @@ import shapely
 from landcover.data.errors import OnlineAccessDisabled
 from landcover.sources import cdse_auth, sentinelhub
 from landcover.sources.http import ServiceError
-from standins import TOKEN_PATH, SentinelHub, TokenIssuer, serve, stac_item
+from landcover.sources.standins import TOKEN_PATH, SentinelHub, TokenIssuer, serve, stac_item
 
 pytestmark = pytest.mark.network
 

@@ -67,7 +67,7 @@ class Converter:
         solutions: SolutionMode = "drop",
         templates: TemplateMode = "code",
         solution_note: str = "",
-        chapter_numbers: dict[Path, int] | None = None,
+        chapter_numbers: dict[Path, int | str] | None = None,
     ) -> None:
         self.chapter_numbers = chapter_numbers or {}
         self.targets = targets
@@ -114,6 +114,8 @@ class Converter:
 
     def _where(self, doc: QmdDocument) -> str:
         number = self.chapter_numbers.get(doc.path)
+        if isinstance(number, str):
+            return f"appendix {number}"
         return f"chapter {number}" if number else f"“{doc.title}” page"
 
     def callout_title(self, div: Div, doc: QmdDocument) -> str:

@@ -69,14 +69,28 @@ class Book:
         known = ", ".join(d.name for d in self.documents)
         raise ValueError(f"no book source called {name!r}; the book has: {known}")
 
-    def chapter_number(self, doc: QmdDocument) -> int | None:
-        """Quarto's chapter number of ``doc`` (None for unnumbered pages such as the preface)."""
-        number = 0
+    @property
+    def appendices(self) -> set[Path]:
+        """The sources listed under ``book: appendices:``."""
+        entries = chapter_entries({"book": {"appendices": (self.config.get("book") or {}).get("appendices")}})
+        return {(self.root / entry).resolve() for entry in entries}
+
+    def chapter_number(self, doc: QmdDocument) -> int | str | None:
+        """Quarto's chapter number of ``doc``: 1, 2... for chapters, "A", "B"... for appendices,
+        None for unnumbered pages such as the preface."""
+        appendices = self.appendices
+        number = letters = 0
         for other in self.documents:
+            is_appendix = other.path.resolve() in appendices
             if not is_unnumbered(other):
-                number += 1
+                if is_appendix:
+                    letters += 1
+                else:
+                    number += 1
             if other.path == doc.path:
-                return None if is_unnumbered(other) else number
+                if is_unnumbered(other):
+                    return None
+                return chr(ord("A") + letters - 1) if is_appendix else number
         return None
 
     def targets(self) -> dict[str, list[Target]]:

@@ -18,7 +18,9 @@ def serve(app, timeout: float = 10.0) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    # log_config=None: no logging.config.dictConfig from the server thread, which flushes every
+    # handler under the logging lock and can stall a Jupyter kernel for its 10 s flush timeout.
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False, log_config=None)
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"standin-{port}"

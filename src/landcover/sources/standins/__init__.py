@@ -4,7 +4,7 @@ Each is a Starlette app answering like the real service (same paths, parameters
 and response shapes) over synthetic data; :func:`serve` runs one on 127.0.0.1 in
 a background thread:
 
-    from standins import serve, ClcPlusImageServer
+    from landcover.sources.standins import serve, ClcPlusImageServer
     with serve(ClcPlusImageServer().app()) as url:
         fetch_labels(bbox, 2021, base_url=f"{url}/arcgis/rest/services")
 
@@ -13,16 +13,16 @@ a background thread:
 - :class:`SentinelHub` — Sentinel Hub Catalog and Processing APIs (``/api/v1/...``)
 - :class:`ClcPlusImageServer` — CLC+ Backbone ``exportImage``
 - :func:`moto_s3` — an S3 server (moto) for buckets
-- :func:`standins.suite.start_services` — all of them at once, with demo content
+- :func:`landcover.sources.standins.suite.start_services` — all of them at once, with demo content
 """
 
-from standins.clcplus import ClcPlusImageServer, expected_labels
-from standins.identity import TOKEN_PATH, TokenIssuer
-from standins.odata import ODataCatalogue, product_entry
-from standins.s2product import SyntheticProduct
-from standins.s3 import make_bucket, moto_s3, s3_filesystem
-from standins.sentinelhub import SentinelHub, stac_item
-from standins.server import serve
+from landcover.sources.standins.clcplus import ClcPlusImageServer, expected_labels
+from landcover.sources.standins.identity import TOKEN_PATH, TokenIssuer
+from landcover.sources.standins.odata import ODataCatalogue, product_entry
+from landcover.sources.standins.s2product import SyntheticProduct
+from landcover.sources.standins.s3 import make_bucket, moto_s3, s3_filesystem
+from landcover.sources.standins.sentinelhub import SentinelHub, stac_item
+from landcover.sources.standins.server import serve
 
 __all__ = [
     "TOKEN_PATH",

@@ -7,7 +7,7 @@
   (EWKT), ``GeoFootprint`` (GeoJSON), ``S3Path``, ``Online``...; ``Attributes``
   only when expanded, as the real service.
 - ``GET /odata/v1/Products({id})/$value``: the product's zip, streamed, for a
-  valid bearer token only (checked with the :class:`~standins.identity.TokenIssuer`).
+  valid bearer token only (checked with the :class:`~landcover.sources.standins.identity.TokenIssuer`).
 
 The filter parser understands the clause forms the real catalogue documents and
 the book uses; any other clause is a 400 error, so a typo in the client fails here
@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from standins.identity import TokenIssuer
+from landcover.sources.standins.identity import TokenIssuer
 
 DEFAULT_TOP = 20
 MAX_TOP = 1000

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from standins.identity import TokenIssuer
+from landcover.sources.standins.identity import TokenIssuer
 
 CATALOG_PATH = "/api/v1/catalog/1.0.0/search"
 PROCESS_PATH = "/api/v1/process"

@@ -1,0 +1,502 @@
+"""Interactive web maps (folium, Leaflet) of tiles and labels, with every pixel in its place.
+
+Leaflet places an image overlay by two longitude/latitude corners and stretches
+it in between. A tile lives in EPSG:3035, whose grid is turned and sheared
+against the lines of longitude and latitude, so its pixels must first be
+*resampled* onto a longitude/latitude grid (``rasterio.warp.reproject``):
+bilinear for reflectance, nearest for class codes (an average of two class
+ids is a third class, not a mixture). Grid cells that no source pixel
+reaches (the corners of the turned tile) stay transparent.
+
+Every map built here has a base layer, one named layer per overlay, a layer
+control, a class legend from the one class table and tooltips that name the
+class under the mouse (see :func:`tile_map` for all of it at once).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from affine import Affine
+
+from landcover.classes import CLASS_COLOURS, CLASS_IDS, CLASS_NAMES, NODATA
+
+#: The CRS of web maps: longitude and latitude on WGS84 (Leaflet then draws in Web Mercator).
+WGS84 = "EPSG:4326"
+#: Default base layer (its tiles come from the internet; offline the map shows a grey background).
+BASE_TILES = "OpenStreetMap"
+#: CSS class of the legend box, so tests and checks can find it in a map's HTML.
+LEGEND_CLASS = "landcover-legend"
+TITLE_CLASS = "landcover-map-title"
+
+_RESAMPLING_FOR_CLASSES = {"nearest", "mode"}
+
+
+@dataclass(frozen=True)
+class WarpedRaster:
+    """A raster resampled onto a longitude/latitude grid (EPSG:4326).
+
+    ``array`` is (bands, rows, cols); float arrays hold NaN, integer arrays
+    ``nodata``, where no source pixel reaches.
+    """
+
+    array: np.ndarray
+    transform: Affine  # pixel -> (lon, lat) in degrees
+    nodata: float | int | None = None
+    crs: str = WGS84
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the grid."""
+        return int(self.array.shape[-2]), int(self.array.shape[-1])
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(west, south, east, north) in degrees."""
+        from rasterio.transform import array_bounds
+
+        west, south, east, north = array_bounds(*self.shape, self.transform)
+        return float(west), float(south), float(east), float(north)
+
+    @property
+    def folium_bounds(self) -> list[list[float]]:
+        """``[[south, west], [north, east]]``: the corner order folium and Leaflet want."""
+        west, south, east, north = self.bounds
+        return [[south, west], [north, east]]
+
+    @property
+    def valid(self) -> np.ndarray:
+        """(rows, cols) boolean mask of the cells that received data."""
+        if np.issubdtype(self.array.dtype, np.floating):
+            return np.all(np.isfinite(self.array), axis=0)
+        if self.nodata is None:
+            return np.ones(self.shape, dtype=bool)
+        return np.all(self.array != self.nodata, axis=0)
+
+
+def wgs84_grid(src_crs: Any, src_transform: Affine, width: int, height: int) -> tuple[Affine, int, int]:
+    """The longitude/latitude grid covering a raster: ``(transform, width, height)``.
+
+    ``rasterio.warp.calculate_default_transform`` keeps about the source's
+    resolution and covers its whole footprint (so the corners of a turned tile
+    fall outside the data).
+    """
+    from rasterio.transform import array_bounds
+    from rasterio.warp import calculate_default_transform
+
+    left, bottom, right, top = array_bounds(height, width, src_transform)
+    transform, dst_width, dst_height = calculate_default_transform(
+        src_crs, WGS84, width, height, left=left, bottom=bottom, right=right, top=top
+    )
+    return transform, int(dst_width), int(dst_height)
+
+
+def _resampling(method: Any) -> Any:
+    from rasterio.enums import Resampling
+
+    if isinstance(method, Resampling):
+        return method
+    try:
+        return Resampling[str(method).lower()]
+    except KeyError:
+        known = ", ".join(r.name for r in Resampling)
+        raise ValueError(f"resampling={method!r} is not a rasterio resampling method ({known})") from None
+
+
+def reproject_to_wgs84(
+    array: np.ndarray,
+    src_transform: Affine,
+    src_crs: Any,
+    resampling: Any = "bilinear",
+    grid: tuple[Affine, int, int] | None = None,
+    nodata: int | None = NODATA,
+) -> WarpedRaster:
+    """Resample a raster (2-D, or bands first) onto a longitude/latitude grid.
+
+    Floating-point data (reflectance) comes back as float32 with NaN outside the
+    source; integer data (class labels) keeps its dtype with ``nodata`` (0)
+    outside, and must use ``resampling="nearest"`` (or ``"mode"``). Pass the
+    ``grid`` of a first call (``(transform, width, height)``, see
+    :func:`wgs84_grid`) to put a second raster, say the label of an image, on
+    exactly the same grid.
+    """
+    from rasterio.warp import reproject
+
+    source = np.asarray(array)
+    if source.ndim == 2:
+        source = source[np.newaxis]
+    if source.ndim != 3:
+        raise ValueError(f"expected a (rows, cols) or (bands, rows, cols) array, got shape {np.shape(array)}")
+    method = _resampling(resampling)
+    is_classes = np.issubdtype(source.dtype, np.integer) or source.dtype == bool
+    if is_classes and method.name not in _RESAMPLING_FOR_CLASSES:
+        raise ValueError(
+            f"resampling={method.name!r} would average class codes of an integer raster; "
+            "use 'nearest' (or 'mode') for labels"
+        )
+    _, height, width = source.shape
+    dst_transform, dst_width, dst_height = grid or wgs84_grid(src_crs, src_transform, width, height)
+    if is_classes:
+        source = source.astype(np.uint8) if source.dtype == bool else source
+        fill = 0 if nodata is None else nodata
+        destination = np.full((source.shape[0], dst_height, dst_width), fill, dtype=source.dtype)
+        src_nodata = dst_nodata = fill
+    else:
+        source = source.astype(np.float32, copy=False)
+        destination = np.full((source.shape[0], dst_height, dst_width), np.nan, dtype=np.float32)
+        src_nodata, dst_nodata = None, np.nan
+    reproject(
+        source=source,
+        destination=destination,
+        src_transform=src_transform,
+        src_crs=src_crs,
+        src_nodata=src_nodata,
+        dst_transform=dst_transform,
+        dst_crs=WGS84,
+        dst_nodata=dst_nodata,
+        resampling=method,
+    )
+    return WarpedRaster(destination, dst_transform, nodata=None if not is_classes else dst_nodata)
+
+
+# --- colours ---------------------------------------------------------------------------------------
+
+
+def _hex_to_rgb(colour: str) -> tuple[int, int, int]:
+    text = colour.lstrip("#")
+    return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
+
+
+def rgba_image(rgb: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """An (H, W, 3) image in [0, 1] as uint8 RGBA, transparent outside ``valid`` and where NaN.
+
+    Accepts bands-first (3, H, W) too.
+    """
+    image = np.asarray(rgb, dtype=np.float32)
+    if image.ndim == 3 and image.shape[0] == 3 and image.shape[-1] != 3:
+        image = np.moveaxis(image, 0, -1)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"expected an (H, W, 3) image, got shape {np.shape(rgb)}")
+    finite = np.all(np.isfinite(image), axis=-1)
+    mask = finite if valid is None else finite & np.asarray(valid, dtype=bool)
+    out = np.zeros(image.shape[:2] + (4,), dtype=np.uint8)
+    out[..., :3] = np.round(np.clip(np.nan_to_num(image), 0, 1) * 255).astype(np.uint8)
+    out[..., 3] = np.where(mask, 255, 0)
+    return out
+
+
+def class_rgba(label: np.ndarray, opacity: float = 1.0) -> np.ndarray:
+    """A label (class ids 0..10) as uint8 RGBA in the book's class colours; nodata transparent."""
+    values = np.asarray(label)
+    if values.ndim == 3 and values.shape[0] == 1:
+        values = values[0]
+    if values.ndim != 2:
+        raise ValueError(f"expected a (rows, cols) label, got shape {np.shape(label)}")
+    if not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(f"a label holds integer class ids, got dtype {values.dtype} (resampled bilinearly?)")
+    lut = np.zeros((256, 4), dtype=np.uint8)
+    alpha = int(round(255 * min(max(opacity, 0.0), 1.0)))
+    for class_id in CLASS_IDS:
+        lut[class_id, :3] = _hex_to_rgb(CLASS_COLOURS[class_id])
+        lut[class_id, 3] = alpha
+    return lut[np.clip(values, 0, 255).astype(np.uint8)]
+
+
+# --- maps ------------------------------------------------------------------------------------------
+
+
+def new_map(bounds: Sequence[float], base: str | None = BASE_TILES, **kwargs: Any) -> Any:
+    """A folium map framed on ``bounds`` (west, south, east, north, degrees) with a named base layer."""
+    import folium
+
+    west, south, east, north = (float(v) for v in bounds)
+    options = {"control_scale": True, "zoom_start": 14}
+    options.update(kwargs)
+    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, **options)
+    if base:
+        folium.TileLayer(base, name=f"{base} (base map)").add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+def add_image_layer(
+    m: Any,
+    rgba: np.ndarray,
+    bounds: Sequence[Sequence[float]] | WarpedRaster,
+    name: str,
+    opacity: float = 1.0,
+    show: bool = True,
+) -> Any:
+    """Add an RGBA array (already on a longitude/latitude grid) as a named, switchable layer.
+
+    ``bounds`` is ``[[south, west], [north, east]]`` or the :class:`WarpedRaster`
+    the array was made from. Pixels are drawn as squares (no smoothing).
+    """
+    from folium.raster_layers import ImageOverlay
+
+    corners = (
+        bounds.folium_bounds if isinstance(bounds, WarpedRaster) else [list(map(float, c)) for c in bounds]
+    )
+    layer = ImageOverlay(
+        image=np.asarray(rgba),
+        bounds=corners,
+        name=name,
+        opacity=float(opacity),
+        show=show,
+        pixelated=True,
+        interactive=False,
+    )
+    layer.add_to(m)
+    return layer
+
+
+def class_legend_html(class_ids: Iterable[int] | None = None, title: str = "CLC+ Backbone class") -> str:
+    """HTML of a legend box: a colour swatch and the name of each class (all ten by default)."""
+    ids = list(CLASS_IDS if class_ids is None else [int(i) for i in class_ids if int(i) != NODATA])
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
+        f'vertical-align:middle;border:1px solid #333;background:{CLASS_COLOURS[i]}"></span>'
+        f"{i} {html.escape(CLASS_NAMES[i])}</div>"
+        for i in ids
+    )
+    return (
+        f'<div class="{LEGEND_CLASS}" style="position:absolute;bottom:28px;right:10px;z-index:1000;'
+        "background:rgba(255,255,255,0.92);padding:6px 8px;border:1px solid #888;border-radius:4px;"
+        f'font:12px/1.5 sans-serif;color:#111"><b>{html.escape(title)}</b>{rows}</div>'
+    )
+
+
+def _add_fixed_html(m: Any, fragment: str, kind: str) -> Any:
+    """Put an HTML fragment on top of the map (inside its container, so it shows in notebooks too)."""
+    from branca.element import MacroElement, Template
+
+    element = MacroElement()
+    element._name = f"landcover_{kind}"
+    element.fragment = fragment
+    element.landcover_kind = kind
+    element._template = Template(
+        "{% macro script(this, kwargs) %}\n"
+        "(function() {\n"
+        "  var box = document.createElement('div');\n"
+        "  box.innerHTML = {{ this.fragment|tojson }};\n"
+        "  {{ this._parent.get_name() }}.getContainer().appendChild(box.firstChild);\n"
+        "})();\n"
+        "{% endmacro %}"
+    )
+    m.add_child(element)
+    return element
+
+
+def add_class_legend(
+    m: Any, class_ids: Iterable[int] | None = None, title: str = "CLC+ Backbone class"
+) -> Any:
+    """Add the class legend (names and colours of the class table) to the lower-right corner."""
+    return _add_fixed_html(m, class_legend_html(class_ids, title), "legend")
+
+
+def add_title(m: Any, text: str) -> Any:
+    """A small title box at the top of the map (say what, where, and "synthetic sample")."""
+    fragment = (
+        f'<div class="{TITLE_CLASS}" style="position:absolute;top:10px;left:54px;z-index:1000;'
+        "background:rgba(255,255,255,0.92);padding:4px 8px;border:1px solid #888;border-radius:4px;"
+        f'font:bold 13px/1.4 sans-serif;color:#111">{html.escape(text)}</div>'
+    )
+    return _add_fixed_html(m, fragment, "title")
+
+
+def class_polygons(label: np.ndarray, transform: Affine, crs: Any, pixel_area_m2: float | None = None) -> Any:
+    """One (multi)polygon per class present in a label, in EPSG:4326, with name and area.
+
+    The polygons follow pixel edges in the label's own CRS, then are reprojected
+    and rounded to 1e-6 degrees (about 0.1 m); the area column counts pixels of
+    the label's (equal-area) grid, in km².
+    """
+    import geopandas as gpd
+    import shapely
+    from rasterio.features import shapes
+
+    values = np.asarray(label)
+    if values.ndim != 2 or not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(f"expected a 2-D integer label, got shape {values.shape} and dtype {values.dtype}")
+    if pixel_area_m2 is None:
+        pixel_area_m2 = abs(transform.a * transform.e - transform.b * transform.d)
+    source = values.astype(np.uint8) if values.dtype != np.uint8 else values
+    pieces: dict[int, list[Any]] = {}
+    for geometry, value in shapes(source, mask=source != NODATA, transform=transform):
+        pieces.setdefault(int(value), []).append(shapely.geometry.shape(geometry))
+    ids = [i for i in CLASS_IDS if i in pieces]
+    counts = np.bincount(source.ravel(), minlength=256)
+    frame = gpd.GeoDataFrame(
+        {
+            "class_id": ids,
+            "class_name": [CLASS_NAMES[i] for i in ids],
+            "area_km2": [round(float(counts[i]) * pixel_area_m2 / 1e6, 4) for i in ids],
+        },
+        geometry=[shapely.union_all(pieces[i]).simplify(0) for i in ids],
+        crs=crs,
+    ).to_crs(WGS84)
+    # A millionth of a degree is about 0.1 m: plenty for a tooltip, and it halves the map's size.
+    frame["geometry"] = shapely.set_precision(frame.geometry.values, 1e-6)
+    return frame
+
+
+def add_class_tooltips(
+    m: Any,
+    label: np.ndarray,
+    transform: Affine,
+    crs: Any,
+    name: str = "Class names (hover)",
+    show: bool = True,
+) -> Any:
+    """An invisible layer of class polygons whose tooltips name the class under the mouse.
+
+    Built from the label on its own grid (EPSG:3035), so the tooltip tells the
+    class of the original pixel, whatever the resampling of the picture.
+    """
+    import folium
+
+    polygons = class_polygons(label, transform, crs)
+    layer = folium.GeoJson(
+        polygons.to_json(drop_id=True),
+        name=name,
+        show=show,
+        style_function=lambda feature: {
+            "fillColor": "#ffffff",
+            "fillOpacity": 0.0,
+            "weight": 0,
+            "opacity": 0,
+        },
+        highlight_function=lambda feature: {"weight": 2, "color": "#000000", "opacity": 0.8},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["class_id", "class_name", "area_km2"],
+            aliases=["Class id", "Class", "Area in this tile (km²)"],
+            sticky=True,
+        ),
+    )
+    layer.add_to(m)
+    return layer
+
+
+def add_outline(
+    m: Any,
+    geometry: Any,
+    crs: Any,
+    name: str,
+    tooltip: str | None = None,
+    colour: str = "#e41a1c",
+    show: bool = True,
+) -> Any:
+    """Draw a polygon (shapely geometry, or a GeoDataFrame) as an outline layer with a tooltip."""
+    import folium
+    import geopandas as gpd
+
+    if isinstance(geometry, gpd.GeoDataFrame | gpd.GeoSeries):
+        frame = geometry.to_crs(WGS84)
+    else:
+        frame = gpd.GeoSeries([geometry], crs=crs).to_crs(WGS84)
+    layer = folium.GeoJson(
+        frame.to_json(drop_id=True) if isinstance(frame, gpd.GeoDataFrame) else frame.to_json(),
+        name=name,
+        show=show,
+        style_function=lambda feature: {"color": colour, "weight": 2, "fill": False},
+        tooltip=tooltip,
+    )
+    layer.add_to(m)
+    return layer
+
+
+def finish_map(m: Any, collapsed: bool = False) -> Any:
+    """Add the layer control (last, so that it lists every layer); returns the map."""
+    import folium
+
+    folium.LayerControl(collapsed=collapsed).add_to(m)
+    return m
+
+
+def tile_map(
+    rgb: np.ndarray,
+    transform: Affine,
+    crs: Any,
+    label: np.ndarray | None = None,
+    title: str | None = None,
+    image_name: str = "Sentinel-2 true colour",
+    label_name: str = "CLC+ Backbone label",
+    label_opacity: float = 0.75,
+    base: str | None = BASE_TILES,
+) -> Any:
+    """A complete map of one tile: its image and, optionally, its label as switchable layers.
+
+    ``rgb`` is the display image (H, W, 3) in [0, 1] on the tile's grid
+    (``transform``, ``crs``); ``label`` the class ids on the same grid. Image
+    and label are resampled onto one longitude/latitude grid (bilinear and
+    nearest), then come the outline of the tile, tooltips naming the classes,
+    the legend and the layer control.
+    """
+    import shapely
+    from rasterio.transform import array_bounds
+
+    image = np.moveaxis(np.asarray(rgb, dtype=np.float32), -1, 0)
+    height, width = image.shape[1:]
+    grid = wgs84_grid(crs, transform, width, height)
+    warped = reproject_to_wgs84(image, transform, crs, "bilinear", grid=grid)
+    m = new_map(warped.bounds, base=base)
+    add_image_layer(m, rgba_image(np.moveaxis(warped.array, 0, -1), warped.valid), warped, image_name)
+    if label is not None:
+        if np.shape(label) != (height, width):
+            raise ValueError(f"label shape {np.shape(label)} differs from the image's {(height, width)}")
+        warped_label = reproject_to_wgs84(np.asarray(label), transform, crs, "nearest", grid=grid)
+        add_image_layer(m, class_rgba(warped_label.array[0]), warped_label, label_name, opacity=label_opacity)
+        add_class_tooltips(m, np.asarray(label), transform, crs)
+    left, bottom, right, top = array_bounds(height, width, transform)
+    add_outline(
+        m, shapely.box(left, bottom, right, top), crs, "Tile outline", tooltip="Tile (EPSG:3035, 2.5 km)"
+    )
+    if label is not None:
+        from landcover.viz import classes_present
+
+        add_class_legend(m, classes_present(label))
+    if title:
+        add_title(m, title)
+    return finish_map(m)
+
+
+# --- what a map holds (for checks and tests) ----------------------------------------------------
+
+
+def map_layers(m: Any) -> dict[str, list[Any]]:
+    """The children of a folium map by kind: ``images``, ``tiles``, ``geojson``, ``controls``, ``legends``."""
+    import folium
+    from folium.raster_layers import ImageOverlay
+
+    found: dict[str, list[Any]] = {"images": [], "tiles": [], "geojson": [], "controls": [], "legends": []}
+    for child in m._children.values():
+        if isinstance(child, ImageOverlay):
+            found["images"].append(child)
+        elif isinstance(child, folium.TileLayer):
+            found["tiles"].append(child)
+        elif isinstance(child, folium.GeoJson):
+            found["geojson"].append(child)
+        elif isinstance(child, folium.LayerControl):
+            found["controls"].append(child)
+        elif getattr(child, "landcover_kind", None) == "legend":
+            found["legends"].append(child)
+    return found
+
+
+def overlay_image(layer: Any) -> np.ndarray:
+    """The RGBA pixels of a folium ``ImageOverlay`` made from an array (decoded from its PNG data URL)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    url = str(layer.url)
+    prefix = "data:image/png;base64,"
+    if not url.startswith(prefix):
+        raise ValueError("this image overlay was not made from an array (its URL is not an embedded PNG)")
+    with Image.open(io.BytesIO(base64.b64decode(url[len(prefix) :]))) as picture:
+        return np.asarray(picture.convert("RGBA"))
