@@ -44,3 +44,10 @@ def test_band_order_matches_the_files():
     assert bands.TRUE_COLOUR == (4, 3, 2) and bands.FALSE_COLOUR == (8, 4, 3)
     with pytest.raises(ValueError, match="B10"):
         bands.band_index("B10")
+
+
+def test_product_band_names_follow_the_file_order():
+    assert bands.PRODUCT_BAND_NAMES == ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09",
+                                        "B11", "B12")
+    assert bands.NATIVE_RESOLUTION_M["B8A"] == 20 and bands.NATIVE_RESOLUTION_M["B09"] == 60
+    assert set(bands.NATIVE_RESOLUTION_M) == set(bands.PRODUCT_BAND_NAMES)

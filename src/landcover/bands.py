@@ -53,3 +53,17 @@ def band_index(name: str) -> int:
 #: Common composites as rasterio band indices.
 TRUE_COLOUR = (band_index("B4"), band_index("B3"), band_index("B2"))
 FALSE_COLOUR = (band_index("B8"), band_index("B4"), band_index("B3"))
+
+
+def product_band_name(name: str) -> str:
+    """The name a band has inside Sentinel-2 products and APIs (``"B1"`` -> ``"B01"``, ``"B8A"`` stays)."""
+    digits = name[1:]
+    return f"B{int(digits):02d}" if digits.isdigit() else name
+
+
+#: The 12 spectral bands as Sentinel-2 products (.SAFE files, Sentinel Hub) name them, in file order.
+PRODUCT_BAND_NAMES: tuple[str, ...] = tuple(product_band_name(n) for n in SPECTRAL_BAND_NAMES)
+#: Native resolution (m) of each spectral band, keyed by its product name.
+NATIVE_RESOLUTION_M: dict[str, int] = {
+    product_band_name(b.name): b.resolution_m for b in BANDS if b.resolution_m is not None
+}

@@ -32,40 +32,15 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
-from landcover.bands import N_BANDS, SPECTRAL_BAND_NAMES
+from landcover.bands import N_BANDS, PRODUCT_BAND_NAMES, SPECTRAL_BAND_NAMES
+from landcover.bands import NATIVE_RESOLUTION_M as _NATIVE_RESOLUTION_M
 from landcover.data.paths import PIXEL_SIZE_M, TILE_SIZE_PX
 from landcover.download.grid import TILE_CRS, Tile
 
 #: Band names inside a .SAFE product, in the order of the tiles' first 12 channels.
-SAFE_BANDS: tuple[str, ...] = (
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B11",
-    "B12",
-)
+SAFE_BANDS: tuple[str, ...] = PRODUCT_BAND_NAMES
 #: Native resolution (m) of each SAFE band: the file the pipeline reads.
-NATIVE_RESOLUTION_M: dict[str, int] = {
-    "B01": 60,
-    "B02": 10,
-    "B03": 10,
-    "B04": 10,
-    "B05": 20,
-    "B06": 20,
-    "B07": 20,
-    "B08": 10,
-    "B8A": 20,
-    "B09": 60,
-    "B11": 20,
-    "B12": 20,
-}
+NATIVE_RESOLUTION_M: dict[str, int] = dict(_NATIVE_RESOLUTION_M)
 #: ``band_id`` of each band in the L2A metadata (MTD_MSIL2A.xml): B1..B8, B8A, B9, B10, B11, B12.
 METADATA_BAND_ID: dict[str, int] = {
     "B01": 0,

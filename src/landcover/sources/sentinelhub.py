@@ -19,6 +19,7 @@ import numpy as np
 import requests
 from rasterio.io import MemoryFile
 
+from landcover.bands import PRODUCT_BAND_NAMES
 from landcover.sources.http import DEFAULT_TIMEOUT, ServiceError, check_response, require_online
 
 #: Sentinel Hub on the Copernicus Data Space Ecosystem (the real default).
@@ -41,20 +42,7 @@ function evaluatePixel(sample) {
 """
 
 #: Sentinel Hub names of the 12 spectral bands of the book's tiles, in file order (no B10).
-SH_BANDS: tuple[str, ...] = (
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B11",
-    "B12",
-)
+SH_BANDS: tuple[str, ...] = PRODUCT_BAND_NAMES
 
 
 def reflectance_evalscript(bands: Sequence[str] = SH_BANDS) -> str:

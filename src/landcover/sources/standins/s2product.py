@@ -23,22 +23,11 @@ from affine import Affine
 from pyproj import Transformer
 from rasterio.io import MemoryFile
 
+from landcover.bands import NATIVE_RESOLUTION_M, PRODUCT_BAND_NAMES
+
 UTM_CRS = "EPSG:32632"
-SAFE_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
-RESOLUTION = {
-    "B01": 60,
-    "B02": 10,
-    "B03": 10,
-    "B04": 10,
-    "B05": 20,
-    "B06": 20,
-    "B07": 20,
-    "B08": 10,
-    "B8A": 20,
-    "B09": 60,
-    "B11": 20,
-    "B12": 20,
-}
+SAFE_BANDS = PRODUCT_BAND_NAMES
+RESOLUTION = NATIVE_RESOLUTION_M
 #: Ordinary vegetated surface (reflectance), one value per band.
 BASE_REFLECTANCE = dict(
     zip(SAFE_BANDS, (0.03, 0.04, 0.07, 0.05, 0.11, 0.25, 0.30, 0.32, 0.33, 0.34, 0.18, 0.09), strict=True)
