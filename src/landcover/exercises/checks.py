@@ -19,7 +19,11 @@ import numpy as np
 from landcover.exercises.blanks import ExerciseBlankError, is_blank, is_undefined
 
 #: Modules holding the checks, one per chapter; imported on the first check() call.
-CHAPTER_MODULES = ("landcover.exercises.acquisition", "landcover.exercises.source_apis")
+CHAPTER_MODULES = (
+    "landcover.exercises.acquisition",
+    "landcover.exercises.source_apis",
+    "landcover.exercises.training",
+)
 
 Status = Literal["correct", "incorrect", "not attempted"]
 _SYMBOL = {"correct": "✅", "incorrect": "❌", "not attempted": "⏳"}

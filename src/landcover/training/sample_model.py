@@ -1,0 +1,209 @@
+"""Train and publish the pre-trained sample model (``make model``), so chapter 3 runs without chapter 2.
+
+``python -m landcover.training.sample_model`` trains the small default
+SegFormer on the synthetic sample (``data/sample``), validates it on spatial
+blocks never seen in training, and publishes it in both forms:
+
+- a version of ``segmentation-sentinel2-model`` in the MLflow registry of the
+  active tracking URI (the project's local store by default);
+- the published-artifacts layout under the data root,
+  ``mlflow-artifacts/{experiment_id}/{run_id}/artifacts/{model/,params.json}``
+  (see :mod:`landcover.training.publish`).
+
+It does nothing when both are already there and the model loads ("sample
+model present"); ``--force`` retrains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from landcover.config import data_root, is_remote
+from landcover.training.loop import TrainConfig
+
+#: The marker the sample generator writes last (the sample is complete when it exists).
+SAMPLE_MARKER = ".sample-complete.json"
+#: MLflow experiment of the sample model.
+SAMPLE_EXPERIMENT = "sample-model"
+
+#: Settings of the sample model: the ``tiny`` SegFormer on tiles upsampled 2x
+#: (``augment_size`` 500, so its 1/4-resolution logits fall every 2 pixels of
+#: the 10 m tiles, as the original's 512), trained on random 96-pixel crops
+#: (48 x 48 original pixels) in batches of 8, each tile cropped 8 times per
+#: epoch; validated on whole held-out tiles after each epoch.
+SAMPLE_CONFIG = TrainConfig(
+    model_size="tiny",
+    epochs=8,
+    batch_size=8,
+    lr=1.5e-3,
+    weight_decay=0.05,
+    pct_start=0.15,
+    crop_size=96,
+    repeats=8,
+    tiles_size=250,
+    augment_size=500,
+    patience=None,
+    seed=2026,
+)
+#: How the sample is split: 10 km blocks (4 x 4 tiles), about 20 % of the
+#: locations held out; the block draw is the first one whose held-out tiles
+#: contain all ten classes (see :func:`~landcover.training.split.first_seed_covering_classes`).
+SAMPLE_SPLIT = {"block_size_m": 10_000.0, "val_fraction": 0.2}
+
+
+def sample_config_key(config: TrainConfig | None = None) -> str:
+    """A short fingerprint of the sample-model settings: a published model made with others is rebuilt."""
+    import hashlib
+
+    config = SAMPLE_CONFIG if config is None else config
+    from landcover.training.model import MODEL_SIZES
+
+    text = json.dumps([asdict(config), SAMPLE_SPLIT, MODEL_SIZES[config.model_size]], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_sample(root: str) -> None:
+    if is_remote(root):
+        raise SystemExit(f"the sample model is published under a local data root; {root} is remote")
+    if not (Path(root) / SAMPLE_MARKER).exists():
+        raise SystemExit(
+            f"no complete sample at {root} ({SAMPLE_MARKER} missing): run `make data` "
+            "(python -m landcover.sample --out data/sample) first"
+        )
+
+
+def sample_model_status(root: str | None = None) -> tuple[bool, str]:
+    """``(present, reason)``: whether a loadable published model exists and is registered here."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from landcover.training.publish import load_published_model, published_index, published_model_location
+    from landcover.training.tracking import MODEL_NAME
+
+    root = data_root() if root is None else root
+    try:
+        published = published_model_location(root)
+    except FileNotFoundError:
+        return False, "no published model under the data root"
+    index = published_index(root) or {}
+    if index.get("sample_config") != sample_config_key():
+        return False, "the published model was trained with other settings"
+    try:
+        load_published_model(published)
+    except Exception as error:  # a broken copy must be rebuilt, whatever the cause
+        return False, f"the published model at {published.location} does not load ({error})"
+    try:
+        versions = mlflow.MlflowClient().search_model_versions(f"name = '{MODEL_NAME}'")
+    except MlflowException as error:
+        return False, f"the registry cannot be read ({error})"
+    if not any(v.run_id == published.run_id for v in versions):
+        return False, f"run {published.run_id} is not registered as {MODEL_NAME} in {mlflow.get_tracking_uri()}"
+    return True, f"{published.location} (run {published.run_id})"
+
+
+def train_sample_model(
+    root: str | None = None,
+    *,
+    config: TrainConfig = SAMPLE_CONFIG,
+    experiment: str = SAMPLE_EXPERIMENT,
+    publish_root: str | None = None,
+    progress: bool = True,
+):
+    """Train on the sample, register the model and publish it; returns ``(TrainingRun, PublishedModel)``.
+
+    ``publish_root``: where the published-artifacts layout goes (default: ``root``).
+    """
+    from landcover.training.io import labelled_records
+    from landcover.training.pipeline import train_model
+    from landcover.training.publish import publish_run
+    from landcover.training.split import first_seed_covering_classes, split_by_blocks
+
+    root = data_root() if root is None else root
+    records = labelled_records(root)
+    seed = first_seed_covering_classes(records, progress=progress, **SAMPLE_SPLIT)
+    split = split_by_blocks(records, seed=seed, **SAMPLE_SPLIT)
+    checkpoints = Path(tempfile.mkdtemp(prefix="sample-model-checkpoints-"))
+    try:
+        run = train_model(
+            records,
+            split=split,
+            config=config,
+            experiment=experiment,
+            run_name="sample-model",
+            checkpoint_dir=checkpoints,
+            progress=progress,
+            tags={"data": "synthetic sample (not real imagery)", "data_root": root},
+        )
+    finally:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    published = publish_run(
+        run.run_id, publish_root or root, model_uri=run.model_uri, model_name="segmentation-sentinel2-model",
+        model_version=run.registered_version, extra={"sample_config": sample_config_key(config)},
+    )
+    return run, published
+
+
+def _report(run, published, seconds: float) -> str:
+    from landcover.classes import CLASSES
+
+    scores = run.fit.best_scores
+    lines = [
+        f"sample model trained in {seconds / 60:.1f} min ({run.fit.train_seconds:.0f} s in the training loop), "
+        f"best epoch {run.fit.best_epoch}",
+        f"validation ({run.data.split.description}; {len(run.data.split.val)} tiles): "
+        f"mIoU {scores.miou:.3f}, overall accuracy {scores.overall_accuracy:.3f}",
+    ]
+    for klass in CLASSES:
+        k = klass.id - 1
+        if scores.present[k]:
+            lines.append(f"  {klass.id:>2} {klass.name:<36} IoU {scores.iou[k]:.3f}  F1 {scores.f1[k]:.3f}")
+        else:
+            lines.append(f"  {klass.id:>2} {klass.name:<36} absent from the validation tiles")
+    lines += [
+        f"registered: models:/segmentation-sentinel2-model/{run.registered_version} (run {run.run_id})",
+        f"published: {published.location}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m landcover.training.sample_model",
+        description="Train the pre-trained sample model on the synthetic sample and publish it.",
+    )
+    parser.add_argument("--force", action="store_true", help="retrain even when a sample model is present")
+    parser.add_argument("--data-root", default=None, help="local sample folder (default: the active data root)")
+    parser.add_argument("--epochs", type=int, default=None, help=f"epochs (default {SAMPLE_CONFIG.epochs})")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+
+    import mlflow
+
+    root = args.data_root or data_root()
+    if not is_remote(root):
+        root = str(Path(root).resolve())
+    _check_sample(root)
+    if not args.force:
+        present, reason = sample_model_status(root)
+        if present:
+            print(f"sample model present: {reason}")
+            return 0
+        print(f"training the sample model: {reason}")
+    config = SAMPLE_CONFIG if args.epochs is None else replace(SAMPLE_CONFIG, epochs=args.epochs)
+    print(f"MLflow tracking URI: {mlflow.get_tracking_uri()}")
+    print(f"settings: {json.dumps(asdict(config))}")
+    started = time.perf_counter()
+    run, published = train_sample_model(root, config=config, progress=not args.quiet)
+    print(_report(run, published, time.perf_counter() - started))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
