@@ -30,6 +30,8 @@ _OFFLINE_DEFAULTS = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
+    # Idle OpenMP threads sleep instead of spinning (set before torch is imported).
+    "OMP_WAIT_POLICY": "PASSIVE",
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff,.vrt,.npy,.parquet,.yaml,.geojson,.json",
 }

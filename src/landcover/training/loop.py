@@ -189,11 +189,12 @@ def train_one_epoch(
     amp_dtype: torch.dtype | None = None,
     scaler: torch.amp.GradScaler | None = None,
     description: str = "train",
+    progress: bool = True,
 ) -> float:
     """One pass over ``loader``; returns the mean training loss (per batch)."""
     model.train()
     total, batches = 0.0, 0
-    bar = tqdm(loader, desc=description, leave=False, unit="batch")
+    bar = tqdm(loader, desc=description, leave=False, unit="batch", disable=not progress)
     for batch in bar:
         images = batch["image"].to(device, non_blocking=True)
         masks = batch["mask"].to(device, non_blocking=True)
@@ -225,6 +226,7 @@ def evaluate(
     device: torch.device = torch.device("cpu"),
     amp_dtype: torch.dtype | None = None,
     description: str = "validate",
+    progress: bool = True,
 ) -> tuple[float, ConfusionMatrix]:
     """Mean loss and confusion matrix over ``loader``, at the labels' resolution.
 
@@ -234,7 +236,7 @@ def evaluate(
     model.eval()
     matrix = ConfusionMatrix()
     total, batches = 0.0, 0
-    for batch in tqdm(loader, desc=description, leave=False, unit="batch"):
+    for batch in tqdm(loader, desc=description, leave=False, unit="batch", disable=not progress):
         images = batch["image"].to(device, non_blocking=True)
         masks = batch["mask"].to(device, non_blocking=True)
         with autocast(device, amp_dtype):
@@ -290,6 +292,7 @@ def fit(
     resume_from: str | Path | None = None,
     on_epoch_end: Callable[[int, dict[str, float], Scores, np.ndarray], None] | None = None,
     restore_best: bool = True,
+    progress: bool = True,
 ) -> FitResult:
     """Train ``model`` for ``config.epochs`` epochs (or until early stopping) and validate each epoch.
 
@@ -299,7 +302,7 @@ def fit(
     then cosine decay) reaches a good model in few epochs.
     ``on_epoch_end(epoch, metrics, scores, confusion)`` is called after every
     epoch (MLflow logging uses it). With ``restore_best`` the model ends with
-    the weights of its best epoch.
+    the weights of its best epoch. ``progress``: show progress bars.
     """
     configure_threads(config.threads)
     set_seed(config.seed)
@@ -348,7 +351,7 @@ def fit(
     stopped_early = False
     started = time.perf_counter()
     epochs = tqdm(range(start_epoch, config.epochs + 1), desc="epochs", unit="epoch",
-                  initial=start_epoch - 1, total=config.epochs)
+                  initial=start_epoch - 1, total=config.epochs, disable=not progress)
     for epoch in epochs:
         tick = time.perf_counter()
         if hasattr(train_dataset, "set_epoch"):
@@ -356,11 +359,12 @@ def fit(
         sampler.set_epoch(epoch)
         train_loss = train_one_epoch(
             model, train_loader, loss_fn, optimizer, scheduler=scheduler, device=device,
-            amp_dtype=amp_dtype, scaler=scaler, description=f"epoch {epoch} train",
+            amp_dtype=amp_dtype, scaler=scaler, description=f"epoch {epoch} train", progress=progress,
         )
         train_seconds = time.perf_counter() - tick
         val_loss, matrix = evaluate(
-            model, val_loader, loss_fn, device=device, amp_dtype=amp_dtype, description=f"epoch {epoch} validate"
+            model, val_loader, loss_fn, device=device, amp_dtype=amp_dtype, description=f"epoch {epoch} validate",
+            progress=progress,
         )
         scores = matrix.scores()
         metrics = {

@@ -190,7 +190,7 @@ def train_model(
     def run_fit(on_epoch_end, directory: Path) -> FitResult:
         return fit(
             model, data.train, data.val, config, loss_fn,
-            checkpoint_dir=directory, resume_from=resume_from, on_epoch_end=on_epoch_end,
+            checkpoint_dir=directory, resume_from=resume_from, on_epoch_end=on_epoch_end, progress=progress,
         )
 
     if not track:
