@@ -178,35 +178,32 @@ def open_binary(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
         yield handle
 
 
+def _list_entries(folder: str | os.PathLike[str], *, detail: bool) -> list:
+    """``fs.ls`` of a local or S3 folder, with the book's errors (HTTP has no listings)."""
+    fs, text = _fs_and_path(folder)
+    if scheme_of(text) in ("http", "https"):
+        raise NotImplementedError(f"cannot list {text}: HTTP servers give no folder listings")
+    try:
+        return fs.ls(text, detail=detail)
+    except FileNotFoundError:
+        raise _not_found(text) from None
+    except PermissionError as exc:
+        raise _permission(text, exc) from exc
+
+
 def list_names(folder: str | os.PathLike[str]) -> list[str]:
     """Sorted names (not paths) of the entries of a local or S3 folder.
 
     HTTP servers publish no listings, so an ``https://`` folder raises
     ``NotImplementedError``; use an index file instead.
     """
-    fs, text = _fs_and_path(folder)
-    if scheme_of(text) in ("http", "https"):
-        raise NotImplementedError(f"cannot list {text}: HTTP servers give no folder listings")
-    try:
-        entries = fs.ls(text, detail=False)
-    except FileNotFoundError:
-        raise _not_found(text) from None
-    except PermissionError as exc:
-        raise _permission(text, exc) from exc
+    entries = _list_entries(folder, detail=False)
     return sorted({str(entry).rstrip("/").rsplit("/", 1)[-1] for entry in entries})
 
 
 def list_dirs(folder: str | os.PathLike[str]) -> list[str]:
     """Sorted names of the sub-folders of a local or S3 folder (S3 "folders" are key prefixes)."""
-    fs, text = _fs_and_path(folder)
-    if scheme_of(text) in ("http", "https"):
-        raise NotImplementedError(f"cannot list {text}: HTTP servers give no folder listings")
-    try:
-        entries = fs.ls(text, detail=True)
-    except FileNotFoundError:
-        raise _not_found(text) from None
-    except PermissionError as exc:
-        raise _permission(text, exc) from exc
+    entries = _list_entries(folder, detail=True)
     return sorted(
         {str(e["name"]).rstrip("/").rsplit("/", 1)[-1] for e in entries if e.get("type") == "directory"}
     )
