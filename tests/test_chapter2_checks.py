@@ -142,7 +142,9 @@ def test_augment(chapter: Chapter) -> None:
     assert not np.array_equal(separate, out["mask"])
     assert_hint(evaluate("trn-augment", image, label, out["image"], separate), "moved differently")
     assert_hint(evaluate("trn-augment", image, label, out["image"], label), "still the whole label")
-    bands_first = training_transform(crop_size=CROP_SIZE)(image=image)["image"]  # (14, 250, 250) read as HWC
+    # What albumentations returns when it reads a (14, 250, 250) array as rows, cols, channels:
+    # a crop with 250 "channels". Built directly, because some D4 draws make OpenCV itself refuse it.
+    bands_first = np.zeros((CROP_SIZE, CROP_SIZE, image.shape[-1]), dtype=np.float32)
     assert_hint(evaluate("trn-augment", image, label, bands_first, out["mask"]), "Move the band axis last")
     small = training_transform(crop_size=64)(image=hwc, mask=label)
     assert_hint(evaluate("trn-augment", image, label, small["image"], small["mask"]), f"crops of {CROP_SIZE} pixels")
