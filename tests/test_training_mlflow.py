@@ -218,3 +218,26 @@ def test_publishing_replaces_older_runs_and_finds_the_newest(segformer, params, 
     assert published_model_location(str(root)) == runs[1]  # found by listing when the index is gone
     with pytest.raises(FileNotFoundError, match="make model"):
         published_model_location(str(tmp_path / "empty"))
+
+
+def test_a_tracked_run_logs_the_params_json_contract_and_its_settings(tmp_path, tracking):
+    from dataclasses import replace
+
+    from landcover.training.io import labelled_records
+    from landcover.training.loop import TrainConfig
+    from landcover.training.pipeline import train_model
+    from landcover.training.toy import write_toy_dataset
+
+    tracking(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    root = write_toy_dataset(tmp_path / "toy", grid=(2, 2), size=32)
+    config = replace(TrainConfig(), epochs=1, batch_size=4, crop_size=None, tiles_size=32, augment_size=None,
+                     eval_batch_size=4, patience=None)
+    run = train_model(labelled_records(str(root)), config=config, val_regions=["BB002"], experiment="params-test",
+                      registered_model_name=None, checkpoint_dir=tmp_path / "checkpoints", progress=False)
+    logged = mlflow.get_run(run.run_id).data.params
+    # augment_size=None in the settings means "the tile size": the run records the size the network saw
+    assert logged["augment_size"] == run.params["augment_size"] == "32"
+    assert logged["tiles_size"] == "32" and logged["n_bands"] == "14"
+    assert logged["lr"] == str(config.lr) and logged["batch_size"] == "4" and logged["epochs"] == "1"
+    assert logged["val_regions"] == "BB002" and "BB002" not in logged["train_regions"]
+    assert params_from_run(run.run_id)["augment_size"] == 32

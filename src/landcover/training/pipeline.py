@@ -208,8 +208,8 @@ def train_model(
         settings = {k: ("None" if v is None else str(v)) for k, v in asdict(config).items()}
         mlflow.log_params(
             {
-                **params,
                 **settings,
+                **params,  # the params.json contract wins: augment_size is the size the network really saw
                 "split_strategy": data.split.strategy,
                 "split": data.split.description,
                 "n_train_tiles": str(len(data.split.train)),
