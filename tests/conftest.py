@@ -100,6 +100,35 @@ def sample_dir() -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class BookRuns:
+    """Every executable chapter run once on the sample, and the MLflow store the runs wrote to."""
+
+    runs: dict[str, Any]
+    tracking_uri: str
+
+
+@pytest.fixture(scope="session")
+def book_runs(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> BookRuns:
+    """The book executed once per test session, templates included, offline.
+
+    The kernels log to a throwaway MLflow store, so the tests never add runs
+    or model versions to the project's own store.
+    """
+    from landcover.book.execute import executable_documents, run_chapter
+    from landcover.book.project import load_book
+
+    store = f"sqlite:///{tmp_path_factory.mktemp('book-mlflow') / 'mlflow.db'}"
+    env = {"LANDCOVER_DATA_ROOT": str(sample_dir), "LANDCOVER_ONLINE": "0", "MLFLOW_TRACKING_URI": store}
+    book = load_book(PROJECT_DIR)
+    out = tmp_path_factory.mktemp("book-build")
+    runs = {
+        doc.name: run_chapter(doc, book, out, templates=True, offline=True, html=False, progress=False, env=env)
+        for doc in executable_documents(book)
+    }
+    return BookRuns(runs, store)
+
+
 # --- servers -------------------------------------------------------------------------
 
 

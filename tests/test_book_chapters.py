@@ -1,6 +1,6 @@
 """The book executes, offline, in a real Jupyter kernel, on the synthetic sample.
 
-Each chapter runs once (session fixture) through the build harness with its
+Each chapter runs once (the ``book_runs`` session fixture) through the build harness with its
 exercise templates inserted: every solution must pass its check, every
 untouched template must stop with the friendly message, and nothing else may
 fail. A small project checks how a failing cell is reported.
@@ -25,14 +25,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def chapter_runs(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, ChapterRun]:
-    book = load_book(ROOT)
-    out = tmp_path_factory.mktemp("book-build")
-    env = {"LANDCOVER_DATA_ROOT": str(sample_dir), "LANDCOVER_ONLINE": "0"}
-    return {
-        doc.name: run_chapter(doc, book, out, templates=True, offline=True, html=False, progress=False, env=env)
-        for doc in executable_documents(book)
-    }
+def chapter_runs(book_runs) -> dict[str, ChapterRun]:
+    return book_runs.runs
 
 
 def test_the_book_executes_offline(chapter_runs: dict[str, ChapterRun]) -> None:

@@ -1,6 +1,6 @@
 """Chapter 2 runs end to end in a real Jupyter kernel, offline, on the synthetic sample.
 
-One execution of the chapter (module fixture), with its exercise templates inserted
+The session's one execution of the book (``book_runs``), with its exercise templates inserted
 and MLflow pointed at a temporary SQLite store, so the project's own store is left
 alone. Every solution passes its check, every untouched template stops with the
 friendly message, the run lands in that store with the ``params.json`` contract and a
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from landcover.book.execute import ChapterRun, cell_text, run_chapter
+from landcover.book.execute import ChapterRun, cell_text
 from landcover.book.project import load_book
 from landcover.book.qmd import exercises
 from landcover.exercises import find_blanks
@@ -31,21 +31,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def chapter_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[ChapterRun, str]:
+def chapter_run(sample_dir: Path, book_runs) -> tuple[ChapterRun, str]:
+    """Chapter 2 from the session's one execution of the book, and its MLflow store."""
     from landcover.training.publish import published_model_location
 
     try:
         published_model_location(str(sample_dir))
     except FileNotFoundError:
         pytest.skip("no pre-trained sample model under the sample: run `make model`")
-    store = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-    env = {"LANDCOVER_DATA_ROOT": str(sample_dir), "LANDCOVER_ONLINE": "0", "MLFLOW_TRACKING_URI": store}
-    book = load_book(ROOT)
-    run = run_chapter(
-        book.find_chapter(CHAPTER), book, tmp_path_factory.mktemp("chapter2"), templates=True, offline=True,
-        html=False, progress=False, env=env,
-    )
-    return run, store
+    return book_runs.runs[CHAPTER], book_runs.tracking_uri
 
 
 def test_chapter_runs_and_every_solution_passes(chapter_run: tuple[ChapterRun, str]) -> None:

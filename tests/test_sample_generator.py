@@ -39,7 +39,9 @@ from landcover.sample import (
 )
 from landcover.sample.cli import main
 from landcover.sample.noise import SEED
-from landcover.sample.regions import LU000_GRID, TileGrid, tile_stem
+from landcover.data.grid import TileGrid
+from landcover.data.paths import format_tile_name
+from landcover.sample.regions import LU000_GRID
 
 SEED_TILES = {  # tile id -> stem used by the original book (LU000)
     637: "4042000_2951690_0_637",
@@ -95,7 +97,7 @@ def test_lu000_grid_reproduces_the_books_tile_names() -> None:
     for tile_id, stem in SEED_TILES.items():
         row, col = LU000_GRID.row_col(tile_id)
         xmin, ymin, xmax, ymax = LU000_GRID.bounds(row, col)
-        assert tile_stem(xmin, ymin, LU000_GRID.tile_id(row, col)) == stem
+        assert format_tile_name(xmin, ymin, 0, LU000_GRID.tile_id(row, col)) == stem
         assert (xmax - xmin, ymax - ymin) == (2500.0, 2500.0)
     # Luxembourg City centre falls in row 26, column 11 of the grid.
     assert LU000_GRID.cell_at(4041380, 2951682) == (26, 11)

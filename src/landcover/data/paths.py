@@ -84,6 +84,18 @@ def parse_tile_name(stem: str) -> TileName:
     )
 
 
+def format_tile_name(xmin: float, ymin: float, idx: int, tile_id: int) -> str:
+    """The stem ``{xmin}_{ymin}_{idx}_{id}`` (inverse of :func:`parse_tile_name`).
+
+    Whole-metre corners are written without decimals, as in the bucket.
+    """
+
+    def number(value: float) -> str:
+        return str(int(value)) if float(value).is_integer() else f"{float(value):g}"
+
+    return f"{number(xmin)}_{number(ymin)}_{int(idx)}_{int(tile_id)}"
+
+
 def tile_stem(name: str) -> str:
     """The stem of a tile file name or path (``.../a_b_0_1.tif`` -> ``a_b_0_1``), validated."""
     parse_tile_name(name)

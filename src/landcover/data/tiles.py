@@ -14,11 +14,9 @@ import numpy as np
 
 from landcover.bands import BAND_NAMES, N_BANDS, band_index
 from landcover.data.errors import DataFileError
+from landcover.data.grid import TILE_CRS
 from landcover.data.paths import IMAGES_DIR, image_path, resolve
 from landcover.data.storage import open_raster
-
-#: The one CRS of the tiles: ETRS89-LAEA Europe, metres.
-TILE_CRS = "EPSG:3035"
 
 
 def _band_indexes(bands: Sequence[int | str] | int | str) -> list[int]:

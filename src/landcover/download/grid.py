@@ -1,117 +1,24 @@
-"""The regular tile grid of a region: 2.5 km squares in EPSG:3035, named as in the bucket.
+"""The tiles a region download covers: the bucket's grid laid over a NUTS3 outline.
 
-Tiles are 250 x 250 pixels of 10 m. A region's grid starts at an origin (left
-edge ``x0``, top edge ``top``) and counts tiles row by row from the top:
-``id = row * ncols + col``. A tile is named ``{xmin}_{ymin}_{idx}_{id}`` after
-its lower-left corner, with ``idx = 0``. With ``x0=4012000``, ``top=3016690``
-and 25 columns this reproduces the names of the published LU000 tiles; for a
-new region the origin is its bounding box snapped outward to whole 10 m.
+The grid itself (:class:`~landcover.data.grid.TileGrid`, names, bounds) is the
+data layer's; here it is anchored on a region. For a new region the origin is
+its bounding box snapped outward to whole 10 m; LU000 keeps the published
+origin (``x0=4012000``, ``top=3016690``, 25 columns).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from affine import Affine
 from shapely.geometry.base import BaseGeometry
 
+from landcover.data.grid import TILE_CRS, Tile, TileGrid, snap_origin
 from landcover.data.paths import PIXEL_SIZE_M, TILE_SIZE_PX
 
-#: CRS of the tiles.
-TILE_CRS = "EPSG:3035"
-
-
-@dataclass(frozen=True)
-class Tile:
-    """One tile of a grid: position, name and bounds (EPSG:3035 metres)."""
-
-    row: int
-    col: int
-    id: int
-    xmin: float
-    ymin: float
-    size_m: float
-    idx: int = 0
-
-    @property
-    def xmax(self) -> float:
-        return self.xmin + self.size_m
-
-    @property
-    def ymax(self) -> float:
-        return self.ymin + self.size_m
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        """``(xmin, ymin, xmax, ymax)``."""
-        return (self.xmin, self.ymin, self.xmax, self.ymax)
-
-    @property
-    def stem(self) -> str:
-        """File name without extension, ``{xmin}_{ymin}_{idx}_{id}``."""
-        return f"{_number(self.xmin)}_{_number(self.ymin)}_{self.idx}_{self.id}"
-
-    @property
-    def box(self) -> BaseGeometry:
-        return shapely.box(*self.bounds)
-
-    def transform(self, resolution: float = PIXEL_SIZE_M) -> Affine:
-        """Pixel-to-EPSG:3035 transform of the tile (north up)."""
-        return Affine(resolution, 0.0, self.xmin, 0.0, -resolution, self.ymax)
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-@dataclass(frozen=True)
-class TileGrid:
-    """A grid of square tiles anchored at ``(x0, top)``, ``ncols`` wide and ``nrows`` high."""
-
-    x0: float
-    top: float
-    ncols: int
-    nrows: int
-    tile_px: int = TILE_SIZE_PX
-    resolution: float = PIXEL_SIZE_M
-
-    def __post_init__(self) -> None:
-        if self.ncols < 1 or self.nrows < 1:
-            raise ValueError(f"a grid needs at least one row and column (got {self.nrows} x {self.ncols})")
-        if self.tile_px < 1 or self.resolution <= 0:
-            raise ValueError(f"tile_px={self.tile_px} and resolution={self.resolution} must be positive")
-
-    @property
-    def tile_size_m(self) -> float:
-        return self.tile_px * self.resolution
-
-    def tile(self, row: int, col: int) -> Tile:
-        """The tile at ``row`` (from the top) and ``col`` (from the left)."""
-        if not (0 <= row < self.nrows and 0 <= col < self.ncols):
-            raise IndexError(f"tile ({row}, {col}) is outside the {self.nrows} x {self.ncols} grid")
-        size = self.tile_size_m
-        return Tile(
-            row=row,
-            col=col,
-            id=row * self.ncols + col,
-            xmin=self.x0 + col * size,
-            ymin=self.top - (row + 1) * size,
-            size_m=size,
-        )
-
-    def tiles(self) -> list[Tile]:
-        """Every tile, row-major from the top-left."""
-        return [self.tile(r, c) for r in range(self.nrows) for c in range(self.ncols)]
-
-
-def snap_origin(bounds: tuple[float, float, float, float], step: float = PIXEL_SIZE_M) -> tuple[float, float]:
-    """``(x0, top)``: the bounding box's left and top edges snapped outward to whole ``step``."""
-    xmin, _, _, ymax = bounds
-    return (math.floor(xmin / step) * step, math.ceil(ymax / step) * step)
+__all__ = ["TILE_CRS", "Tile", "TileGrid", "region_grid", "snap_origin", "tiles_frame", "tiles_over"]
 
 
 def region_grid(

@@ -33,10 +33,8 @@ from landcover.sample.regions import (
     YEARS,
     Cell,
     SampleRegion,
-    TileGrid,
     Window,
     region_by_id,
-    tile_stem,
 )
 
 
@@ -59,7 +57,6 @@ __all__ = [
     "SampleError",
     "SampleRegion",
     "SampleStatus",
-    "TileGrid",
     "Window",
     "config_key",
     "generate_sample",
@@ -67,6 +64,5 @@ __all__ = [
     "read_manifest",
     "region_by_id",
     "sample_status",
-    "tile_stem",
     "validate_sample",
 ]

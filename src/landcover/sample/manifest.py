@@ -33,9 +33,24 @@ TILE_NAME = re.compile(r"^(?P<xmin>-?\d+)_(?P<ymin>-?\d+)_(?P<idx>\d+)_(?P<id>\d
 
 def config_key(regions: Sequence[SampleRegion], seed: int) -> str:
     """A short fingerprint of what is generated (regions, grids, windows, seed, version)."""
-    spec = [(r.nuts_id, r.grid, r.windows, r.outline_lonlat) for r in regions]
+    spec = [(r.nuts_id, _GridSpec(r.grid), r.windows, r.outline_lonlat) for r in regions]
     text = repr((GENERATOR_VERSION, seed, spec))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _GridSpec:
+    """The grid fields that shape the sample, with a fixed text form.
+
+    The fingerprint depends on what the grid *is* (origin, size), not on how the
+    class is written, so refactoring the grid class never invalidates a sample.
+    """
+
+    def __init__(self, grid) -> None:
+        self.grid = grid
+
+    def __repr__(self) -> str:
+        g = self.grid
+        return f"TileGrid(x0={float(g.x0)!r}, top={float(g.top)!r}, ncols={int(g.ncols)!r}, nrows={int(g.nrows)!r})"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The sample regions: real NUTS3 ids, approximate outlines and their tile grids.
 
-Tiles follow the bucket's convention: a grid of 2,500 m cells (250 px of 10 m)
-in EPSG:3035, numbered row-major from the top (north) row, named
-``{xmin}_{ymin}_{idx}_{id}`` with ``idx`` always 0. The LU000 grid is the real
+Tiles follow the bucket's convention (:class:`~landcover.data.grid.TileGrid`):
+a grid of 2,500 m cells (250 px of 10 m) in EPSG:3035, numbered row-major from
+the top (north) row, named ``{xmin}_{ymin}_{idx}_{id}`` with ``idx`` always 0. The LU000 grid is the real
 one (it reproduces the tile ids the original book uses); for the other regions
 the grid starts at the corner of the outline's bounding box.
 
@@ -19,6 +19,9 @@ from functools import cached_property
 import numpy as np
 from pyproj import Transformer
 from shapely import Polygon, box, transform
+
+from landcover.data.grid import TileGrid, snap_origin
+from landcover.data.paths import format_tile_name
 
 #: Years of the sample, and the years that come with labels (as in the bucket).
 YEARS: tuple[int, ...] = (2018, 2021, 2024)
@@ -42,45 +45,6 @@ def xy_to_lonlat(x: float, y: float) -> tuple[float, float]:
     """EPSG:3035 metres to EPSG:4326 degrees (lon, lat)."""
     lon, lat = _TO_4326.transform(x, y)
     return float(lon), float(lat)
-
-
-@dataclass(frozen=True)
-class TileGrid:
-    """A region's tile grid: origin (west edge ``x0``, north edge ``top``) in EPSG:3035 metres."""
-
-    x0: float
-    top: float
-    ncols: int
-    nrows: int
-
-    def tile_id(self, row: int, col: int) -> int:
-        """Row-major id counted from the north-west cell (row 0 is the top row)."""
-        self._check(row, col)
-        return row * self.ncols + col
-
-    def row_col(self, tile_id: int) -> tuple[int, int]:
-        """Inverse of :meth:`tile_id`."""
-        row, col = divmod(int(tile_id), self.ncols)
-        self._check(row, col)
-        return row, col
-
-    def bounds(self, row: int, col: int) -> tuple[float, float, float, float]:
-        """(xmin, ymin, xmax, ymax) of a cell in EPSG:3035 metres."""
-        self._check(row, col)
-        xmin = self.x0 + CELL_M * col
-        ymin = self.top - CELL_M * (row + 1)
-        return (xmin, ymin, xmin + CELL_M, ymin + CELL_M)
-
-    def cell_at(self, x: float, y: float) -> tuple[int, int]:
-        """(row, col) of the cell holding an EPSG:3035 point."""
-        row = int(math.floor((self.top - y) / CELL_M))
-        col = int(math.floor((x - self.x0) / CELL_M))
-        self._check(row, col)
-        return row, col
-
-    def _check(self, row: int, col: int) -> None:
-        if not (0 <= row < self.nrows and 0 <= col < self.ncols):
-            raise ValueError(f"cell (row={row}, col={col}) is outside the {self.nrows} x {self.ncols} grid")
 
 
 @dataclass(frozen=True)
@@ -108,12 +72,7 @@ class Cell:
     @property
     def stem(self) -> str:
         """File stem ``{xmin}_{ymin}_0_{id}`` as in the bucket."""
-        return tile_stem(self.bounds[0], self.bounds[1], self.tile_id)
-
-
-def tile_stem(xmin: float, ymin: float, tile_id: int, idx: int = 0) -> str:
-    """The bucket's tile name without extension."""
-    return f"{int(round(xmin))}_{int(round(ymin))}_{idx}_{int(tile_id)}"
+        return format_tile_name(self.bounds[0], self.bounds[1], 0, self.tile_id)
 
 
 @dataclass(frozen=True)
@@ -156,8 +115,7 @@ def _project_to_3035(lonlat: np.ndarray) -> np.ndarray:
 def grid_for_outline(outline_lonlat: tuple[tuple[float, float], ...]) -> TileGrid:
     """A grid anchored at the outline's bounding-box corner (snapped outwards to 10 m)."""
     xs, ys = zip(*(lonlat_to_3035(lon, lat) for lon, lat in outline_lonlat), strict=True)
-    x0 = math.floor(min(xs) / PIXEL_M) * PIXEL_M
-    top = math.ceil(max(ys) / PIXEL_M) * PIXEL_M
+    x0, top = snap_origin((min(xs), min(ys), max(xs), max(ys)), PIXEL_M)
     ncols = math.ceil((max(xs) - x0) / CELL_M)
     nrows = math.ceil((top - min(ys)) / CELL_M)
     return TileGrid(x0=x0, top=top, ncols=ncols, nrows=nrows)
