@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from landcover.book.execute import ChapterRun, cell_text, executable_documents, run_chapter
+from landcover.book.execute import ChapterRun, cell_text
 from landcover.book.project import load_book
 from landcover.book.qmd import exercises
 from landcover.exercises import find_blanks

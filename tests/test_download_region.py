@@ -43,27 +43,14 @@ from landcover.sources.standins import (
 from landcover.sources.standins.gisco import NUTS3_PATH, GiscoNuts, nuts_geojson
 from landcover.sources.standins.s2product import BASE_REFLECTANCE, BRIGHT_REFLECTANCE
 from landcover.sources.standins.s3 import s3_filesystem
+from landcover.sources.standins.suite import DEMO_REGION_3035, demo_region_products
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCRIPT = PROJECT / "final_solution" / "download_region.py"
 
-REGION = shapely.box(4049200, 2945000, 4056500, 2951600)  # EPSG:3035
-SQUARE_UTM = (302040, 5498040, 302160, 5498160)  # bright square of product A, EPSG:32632
-PRODUCT_A = SyntheticProduct(
-    "S2A_MSIL2A_20210715T103031_N0400_R108_T32ULA_20210715T135720.SAFE",
-    (300000, 5494020, 306000, 5500020),
-    5.0,
-    "2021-07-15T10:30:31.024Z",
-    bright_square=SQUARE_UTM,
-)
-PRODUCT_B = SyntheticProduct(
-    "S2B_MSIL2A_20210720T103029_N0301_R108_T32ULA_20210720T131500.SAFE",
-    (304020, 5494020, 310020, 5500020),
-    30.0,
-    "2021-07-20T10:30:29.024Z",
-    nodata_west_of=305000,
-    with_metadata=False,
-)
+REGION = DEMO_REGION_3035  # EPSG:3035
+PRODUCT_A, PRODUCT_B = demo_region_products()  # A: baseline 04.00 with a bright square; B: no data in the west
+SQUARE_UTM = PRODUCT_A.bright_square  # EPSG:32632
 PRODUCT_C = SyntheticProduct(
     "S2A_MSIL2A_20210804T103031_N0500_R108_T32ULA_20210804T140000.SAFE",
     (300000, 5490000, 310020, 5494980),

@@ -25,6 +25,7 @@ import nbformat
 from landcover.book.convert import Code, Converter, Markdown
 from landcover.book.project import Book, load_book
 from landcover.book.qmd import QmdDocument
+from landcover.data.storage import atomic_path, write_bytes_atomic
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_LINE_RE = re.compile(r"Cell In\[\d+\], line (\d+)")
@@ -227,9 +228,8 @@ def write_outputs(nb: nbformat.NotebookNode, out_dir: Path, name: str, title: st
     """Write the executed notebook and (optionally) its HTML preview; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"ipynb": out_dir / f"{name}.ipynb"}
-    tmp = paths["ipynb"].with_suffix(".ipynb.tmp")
-    nbformat.write(nb, tmp)
-    os.replace(tmp, paths["ipynb"])
+    with atomic_path(paths["ipynb"]) as temporary:
+        nbformat.write(nb, temporary)
     if html:
         from nbconvert import HTMLExporter
         from nbconvert.preprocessors import TagRemovePreprocessor
@@ -244,9 +244,7 @@ def write_outputs(nb: nbformat.NotebookNode, out_dir: Path, name: str, title: st
         exporter.register_preprocessor(TagRemovePreprocessor(config=config), True)
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
         paths["html"] = out_dir / f"{name}.html"
-        tmp_html = paths["html"].with_suffix(".html.tmp")
-        tmp_html.write_text(body, encoding="utf-8")
-        os.replace(tmp_html, paths["html"])
+        write_bytes_atomic(paths["html"], body.encode("utf-8"))
     return paths
 
 

@@ -29,7 +29,7 @@ from landcover.data.paths import (
     nuts_file_path,
     validate_nuts,
 )
-from landcover.data.storage import exists, list_dirs, read_bytes, scheme_of
+from landcover.data.storage import exists, list_dirs, read_bytes, scheme_of, write_bytes_atomic
 
 #: Years of the pre-processed tiles.
 YEARS: tuple[int, ...] = (2018, 2021, 2024)
@@ -186,13 +186,7 @@ def _download(url: str, target: Path, timeout: float = 120.0) -> bytes:
     except requests.RequestException as exc:
         raise ConnectionError(f"could not download the NUTS3 boundaries from {url}: {exc}") from exc
     payload = response.content
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(payload)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_bytes_atomic(target, payload)
     return payload
 
 

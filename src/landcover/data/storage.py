@@ -226,15 +226,28 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> str:
         except PermissionError as exc:
             raise _permission(text, exc) from exc
         return text
-    target = Path(text)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_path(text) as temporary:
         temporary.write_bytes(data)
+    return str(Path(text))
+
+
+@contextlib.contextmanager
+def atomic_path(final: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary local path next to ``final``, renamed to ``final`` when the block succeeds.
+
+    For writers that want a path (rasterio, ``np.save``, ``torch.save``): readers
+    never see a half-written ``final``, and a failed block leaves nothing behind.
+    The temporary name is hidden (leading dot) and ends with ``suffix``, so
+    leftovers of a killed process can be found.
+    """
+    target = Path(final)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}{suffix}")
+    try:
+        yield temporary
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
-    return str(target)
 
 
 def gdal_path(path: str | os.PathLike[str]) -> str:

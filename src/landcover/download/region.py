@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from landcover.data import paths
 from landcover.data.errors import DataFileError, RegionNotFoundError
 from landcover.data.regions import cache_dir as nuts_cache_dir
+from landcover.data.storage import write_bytes_atomic
 from landcover.data.regions import gisco_nuts3_url
 from landcover.download.grid import TILE_CRS, Tile, TileGrid, region_grid, tiles_over
 from landcover.download.patches import TileMosaic
@@ -165,13 +166,7 @@ def _cached_download(url: str, folder: Path, timeout=DEFAULT_TIMEOUT) -> bytes:
         return cached.read_bytes()
     require_online(url, "the GISCO NUTS download")
     response = check_response(new_session().get(url, timeout=timeout), f"download of {url}")
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(response.content)
-        os.replace(temporary, cached)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_bytes_atomic(cached, response.content)
     return response.content
 
 

@@ -1,7 +1,7 @@
 """Atomic writers for every file of the sample: tiles, labels, index files, boundaries.
 
 Each file is written under a temporary name in its final folder
-(``.{name}.{pid}.partial``) and renamed into place, so an interrupted run never
+(``.{name}.{random hex}.partial``) and renamed into place, so an interrupted run never
 leaves a half-written file under a real name; leftovers are easy to find and
 remove (:func:`remove_partials`).
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ import yaml
 from rasterio.transform import from_origin
 
 from landcover.bands import BANDS
+from landcover.data.storage import atomic_path as storage_atomic_path
 from landcover.sample.regions import PIXEL_M, TILE_PX
 
 #: Suffix of temporary files; anything ending with it is an interrupted write.
@@ -49,23 +50,13 @@ TIFF_PROFILE = {
 }
 
 
-def partial_path(final: Path) -> Path:
-    """The temporary name used while ``final`` is being written."""
-    return final.with_name(f".{final.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+def atomic_path(final: str | os.PathLike) -> AbstractContextManager[Path]:
+    """A temporary path next to ``final``, renamed into place if the block succeeds.
 
-
-@contextmanager
-def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``final``; rename it into place if the block succeeds."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = partial_path(final)
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    Temporary names end with :data:`PARTIAL_SUFFIX`, so the manifest can report
+    and clean what an interrupted generation left behind.
+    """
+    return storage_atomic_path(final, suffix=PARTIAL_SUFFIX)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -139,7 +130,8 @@ def write_nuts(path: str | os.PathLike, records: Sequence[dict], geometries: Seq
 
     frame = gpd.GeoDataFrame(list(records), geometry=list(geometries), crs="EPSG:3035")
     with atomic_path(path) as tmp:
-        frame.to_file(tmp, driver="GeoJSON")
+        # GDAL names the collection after the file it writes: give the final name, not the temporary one
+        frame.to_file(tmp, driver="GeoJSON", layer=Path(path).stem)
 
 
 def remove_partials(root: str | os.PathLike) -> list[Path]:

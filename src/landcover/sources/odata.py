@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,6 +27,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from tqdm.auto import tqdm
 
+from landcover.data.storage import atomic_path
 from landcover.sources.http import DEFAULT_TIMEOUT, ServiceError, check_response, new_session, require_online
 
 #: The OData catalogue root (real default); products are under ``/Products``.
@@ -258,35 +258,30 @@ def download_product(
     url = download_url(product_id, download_base_url)
     require_online(url, "the CDSE download service")
     target = Path(destination)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
     with session.get(url, stream=True, timeout=timeout) as response:
         check_response(response, f"download of product {product_id}")
         expected = int(response.headers.get("Content-Length", 0)) or None
         received = 0
-        try:
-            with (
-                open(partial, "wb") as handle,
-                tqdm(
-                    total=expected,
-                    unit="B",
-                    unit_scale=True,
-                    unit_divisor=1024,
-                    desc=target.name,
-                    disable=not progress,
-                    leave=False,
-                ) as bar,
-            ):
-                for chunk in response.iter_content(chunk_size=chunk_size):
-                    handle.write(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
+        with (
+            atomic_path(target, suffix=".part") as partial,
+            open(partial, "wb") as handle,
+            tqdm(
+                total=expected,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=target.name,
+                disable=not progress,
+                leave=False,
+            ) as bar,
+        ):
+            for chunk in response.iter_content(chunk_size=chunk_size):
+                handle.write(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
             if expected is not None and received != expected:
                 raise ServiceError(
                     f"download of product {product_id} stopped after {received} of "
                     f"{expected} bytes; run it again"
                 )
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
     return target

@@ -31,6 +31,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 
+from landcover.data.storage import atomic_path
 from landcover.training.loss import SegmentationLoss, upsample_logits
 from landcover.training.metrics import ConfusionMatrix, Scores, scores_from_confusion
 
@@ -251,10 +252,8 @@ def evaluate(
 
 # -- checkpoints -------------------------------------------------------------------------------
 def _atomic_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, temporary)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        torch.save(obj, temporary)
 
 
 def _rng_state() -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from landcover.config import REAL_BUCKET_HTTPS, REAL_BUCKET_S3, data_root, is_remote
+from landcover.data.storage import write_bytes_atomic
 
 PUBLISHED_DIR = "mlflow-artifacts"
 LATEST_FILENAME = "latest.json"
@@ -147,9 +148,7 @@ def publish_run(
         "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         **(extra or {}),
     }
-    temporary = base / f".{LATEST_FILENAME}.{uuid.uuid4().hex}.tmp"
-    temporary.write_text(json.dumps(latest, indent=1))
-    os.replace(temporary, base / LATEST_FILENAME)
+    write_bytes_atomic(base / LATEST_FILENAME, json.dumps(latest, indent=1).encode())
     if not keep_older:
         for other in _local_runs(base):
             if other.parent.name != run_id or other.parent.parent.name != experiment_id:

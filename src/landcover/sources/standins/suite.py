@@ -43,8 +43,23 @@ _DEMO = [
 ]
 
 
+class _StopsServers:
+    """``close()`` (or leaving a ``with`` block) stops the servers held in ``self._stack``."""
+
+    _stack: contextlib.ExitStack
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 @dataclass
-class Services:
+class Services(_StopsServers):
     """Running stand-ins and the base URLs to give the clients."""
 
     token_url: str
@@ -58,15 +73,6 @@ class Services:
     sentinelhub: SentinelHub
     clcplus: ClcPlusImageServer
     _stack: contextlib.ExitStack = field(repr=False, default_factory=contextlib.ExitStack)
-
-    def close(self) -> None:
-        self._stack.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def start_services() -> Services:
@@ -111,11 +117,39 @@ def start_services() -> Services:
 
 #: The demo region of :func:`start_region_demo`: a 7.3 km x 6.6 km box in Luxembourg (EPSG:3035).
 DEMO_REGION_ID = "XX001"
-_DEMO_REGION_3035 = shapely.box(4049200, 2945000, 4056500, 2951600)
+DEMO_REGION_3035 = shapely.box(4049200, 2945000, 4056500, 2951600)
+
+
+def demo_region_products() -> list:
+    """The demo region's two L2A products (UTM zone 32N), as :func:`start_region_demo` serves them.
+
+    The first (baseline 04.00, radiometric offset) has a bright square at
+    ``(302040, 5498040, 302160, 5498160)`` to check the geometry of a reprojection;
+    the second (no metadata file) has no data west of x = 305000.
+    """
+    from landcover.sources.standins.s2product import SyntheticProduct
+
+    return [
+        SyntheticProduct(
+            "S2A_MSIL2A_20210715T103031_N0400_R108_T32ULA_20210715T135720.SAFE",
+            (300000, 5494020, 306000, 5500020),
+            5.0,
+            "2021-07-15T10:30:31.024Z",
+            bright_square=(302040, 5498040, 302160, 5498160),
+        ),
+        SyntheticProduct(
+            "S2B_MSIL2A_20210720T103029_N0301_R108_T32ULA_20210720T131500.SAFE",
+            (304020, 5494020, 310020, 5500020),
+            30.0,
+            "2021-07-20T10:30:29.024Z",
+            nodata_west_of=305000,
+            with_metadata=False,
+        ),
+    ]
 
 
 @dataclass
-class RegionDemo:
+class RegionDemo(_StopsServers):
     """Stand-ins for everything the region pipeline reads, and the arguments to give it.
 
     Two synthetic L2A products in UTM zone 32N cover the top two rows of the
@@ -135,39 +169,12 @@ class RegionDemo:
     products: list
     _stack: contextlib.ExitStack = field(repr=False, default_factory=contextlib.ExitStack)
 
-    def close(self) -> None:
-        self._stack.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
 
 def start_region_demo() -> RegionDemo:
     """Start the stand-ins of a small region build (NUTS, OData, CLC+, EO archive in memory)."""
     import fsspec
 
-    from landcover.sources.standins.s2product import SyntheticProduct
-
-    products = [
-        SyntheticProduct(
-            "S2A_MSIL2A_20210715T103031_N0400_R108_T32ULA_20210715T135720.SAFE",
-            (300000, 5494020, 306000, 5500020),
-            5.0,
-            "2021-07-15T10:30:31.024Z",
-            bright_square=(302040, 5498040, 302160, 5498160),
-        ),
-        SyntheticProduct(
-            "S2B_MSIL2A_20210720T103029_N0301_R108_T32ULA_20210720T131500.SAFE",
-            (304020, 5494020, 310020, 5500020),
-            30.0,
-            "2021-07-20T10:30:29.024Z",
-            nodata_west_of=305000,
-            with_metadata=False,
-        ),
-    ]
+    products = demo_region_products()
     eodata = fsspec.filesystem("memory")
     entries = []
     for product in products:
@@ -179,7 +186,7 @@ def start_region_demo() -> RegionDemo:
         )
     catalogue = ODataCatalogue(entries)
     gisco = GiscoNuts(
-        {"NUTS_RG_01M_2021_3035_LEVL_3.geojson": nuts_geojson({DEMO_REGION_ID: _DEMO_REGION_3035})}
+        {"NUTS_RG_01M_2021_3035_LEVL_3.geojson": nuts_geojson({DEMO_REGION_ID: DEMO_REGION_3035})}
     )
     stack = contextlib.ExitStack()
     try:
