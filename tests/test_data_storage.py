@@ -114,6 +114,20 @@ def test_atomic_write_leaves_no_temporary_file(tmp_path):
         storage.write_bytes_atomic("https://example.org/x.json", b"{}")
 
 
+def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_nothing_else(tmp_path):
+    target = tmp_path / "model" / "last.pt"
+    storage.write_bytes_atomic(target, b"old")
+
+    with pytest.raises(RuntimeError, match="writer failed"):
+        with storage.atomic_path(target, suffix=".partial") as temporary:
+            assert temporary.parent == target.parent and temporary.name.startswith(".last.pt.")
+            assert temporary.name.endswith(".partial")
+            temporary.write_bytes(b"half")
+            raise RuntimeError("writer failed")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in target.parent.iterdir()] == ["last.pt"]
+
+
 @pytest.mark.network
 def test_atomic_write_to_s3(s3_env):
     s3_env.create_bucket("writes")
