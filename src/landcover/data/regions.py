@@ -171,9 +171,15 @@ def cache_dir() -> Path:
     return Path(configured) if configured else project_root() / ".cache" / "landcover"
 
 
-def _cached_download_path(url: str) -> Path:
+def cached_download_path(url: str, folder: Path | None = None) -> Path:
+    """Where the downloaded copy of ``url`` is kept: ``{folder}/{hash of the URL}-{file name}``.
+
+    ``folder`` defaults to :func:`cache_dir`. The chapters and the region download
+    script both look here, so the GISCO file is fetched once for both.
+    """
     digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-    return cache_dir() / f"{digest}-{NUTS3_FILENAME}"
+    name = url.rstrip("/").rsplit("/", 1)[-1] or NUTS3_FILENAME
+    return (cache_dir() if folder is None else folder) / f"{digest}-{name}"
 
 
 def _download(url: str, target: Path, timeout: float = 120.0) -> bytes:
@@ -230,7 +236,7 @@ def load_nuts3(region_ids: str | Iterable[str] | None = None, root: str | None =
         frame = _parse_nuts(read_bytes(location), location)
     else:
         url = gisco_nuts3_url()
-        cached = _cached_download_path(url)
+        cached = cached_download_path(url)
         if cached.exists():
             frame = _parse_nuts(cached.read_bytes(), str(cached))
         elif online_allowed():

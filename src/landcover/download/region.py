@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
 import io
 import logging
 import os
@@ -38,8 +37,8 @@ from tqdm.auto import tqdm
 from landcover.data import paths
 from landcover.data.errors import DataFileError, RegionNotFoundError
 from landcover.data.regions import cache_dir as nuts_cache_dir
+from landcover.data.regions import cached_download_path, gisco_nuts3_url
 from landcover.data.storage import write_bytes_atomic
-from landcover.data.regions import gisco_nuts3_url
 from landcover.download.grid import TILE_CRS, Tile, TileGrid, region_grid, tiles_over
 from landcover.download.patches import TileMosaic
 from landcover.download.products import ProductReader, eodata_filesystem
@@ -160,8 +159,7 @@ def check_window(start: str, end: str) -> None:
 # -- region outline --------------------------------------------------------------
 def _cached_download(url: str, folder: Path, timeout=DEFAULT_TIMEOUT) -> bytes:
     """Bytes of ``url``, kept in ``folder`` so that a resumed run does not fetch them again."""
-    name = hashlib.sha256(url.encode()).hexdigest()[:12] + "-" + url.rstrip("/").rsplit("/", 1)[-1]
-    cached = folder / name
+    cached = cached_download_path(url, folder)
     if cached.exists():
         return cached.read_bytes()
     require_online(url, "the GISCO NUTS download")
