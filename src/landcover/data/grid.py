@@ -6,8 +6,9 @@ cell: ``id = row * ncols + col``. A tile is named ``{xmin}_{ymin}_{idx}_{id}``
 after its lower-left corner, with ``idx = 0``. With ``x0=4012000``,
 ``top=3016690`` and 25 columns this reproduces the published LU000 tile names.
 
-The sample generator and the region download script both build tiles from
-this one class, so their names and bounds cannot drift apart.
+For a new region (:func:`region_grid`) the origin is its bounding box snapped
+outward to whole 10 m. The sample generator and the region download script
+both build tiles from this module, so their names and bounds cannot drift apart.
 """
 
 from __future__ import annotations
@@ -132,3 +133,40 @@ def snap_origin(bounds: tuple[float, float, float, float], step: float = PIXEL_S
     """``(x0, top)``: the bounding box's left and top edges snapped outward to whole ``step``."""
     xmin, _, _, ymax = bounds
     return (math.floor(xmin / step) * step, math.ceil(ymax / step) * step)
+
+
+def region_grid(
+    region: BaseGeometry,
+    origin: tuple[float, float] | None = None,
+    ncols: int | None = None,
+    tile_px: int = TILE_SIZE_PX,
+    resolution: float = PIXEL_SIZE_M,
+) -> TileGrid:
+    """The grid covering ``region`` (EPSG:3035 geometry).
+
+    ``origin=(x0, top)`` fixes the anchor (default: :func:`snap_origin` of the
+    region's bounds); it must lie left of and above the region. ``ncols`` fixes
+    the row length used in tile ids (default: just enough columns to reach the
+    region's right edge).
+    """
+    if region.is_empty:
+        raise ValueError("the region geometry is empty")
+    xmin, ymin, xmax, ymax = region.bounds
+    x0, top = (
+        snap_origin(region.bounds, resolution) if origin is None else (float(origin[0]), float(origin[1]))
+    )
+    if x0 > xmin or top < ymax:
+        raise ValueError(
+            f"origin=({x0:g}, {top:g}) must be left of and above the region, whose bounds are "
+            f"({xmin:.0f}, {ymin:.0f}, {xmax:.0f}, {ymax:.0f})"
+        )
+    size = tile_px * resolution
+    needed_cols = max(1, math.ceil((xmax - x0) / size))
+    nrows = max(1, math.ceil((top - ymin) / size))
+    if ncols is None:
+        ncols = needed_cols
+    elif ncols < needed_cols:
+        raise ValueError(f"ncols={ncols} is too few: the region needs {needed_cols} columns from x0={x0:g}")
+    return TileGrid(
+        x0=x0, top=top, ncols=int(ncols), nrows=int(nrows), tile_px=tile_px, resolution=resolution
+    )

@@ -1,61 +1,21 @@
 """The tiles a region download covers: the bucket's grid laid over a NUTS3 outline.
 
-The grid itself (:class:`~landcover.data.grid.TileGrid`, names, bounds) is the
-data layer's; here it is anchored on a region. For a new region the origin is
-its bounding box snapped outward to whole 10 m; LU000 keeps the published
-origin (``x0=4012000``, ``top=3016690``, 25 columns).
+The grid itself (:class:`~landcover.data.grid.TileGrid`, names, bounds, and
+:func:`~landcover.data.grid.region_grid` anchoring it on a region) is the data
+layer's; here are the tiles that really meet the region, as a list or a table.
 """
 
 from __future__ import annotations
 
-import math
 
 import geopandas as gpd
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from landcover.data.grid import TILE_CRS, Tile, TileGrid, snap_origin
-from landcover.data.paths import PIXEL_SIZE_M, TILE_SIZE_PX
+from landcover.data.grid import TILE_CRS, Tile, TileGrid, region_grid, snap_origin
 
 __all__ = ["TILE_CRS", "Tile", "TileGrid", "region_grid", "snap_origin", "tiles_frame", "tiles_over"]
-
-
-def region_grid(
-    region: BaseGeometry,
-    origin: tuple[float, float] | None = None,
-    ncols: int | None = None,
-    tile_px: int = TILE_SIZE_PX,
-    resolution: float = PIXEL_SIZE_M,
-) -> TileGrid:
-    """The grid covering ``region`` (EPSG:3035 geometry).
-
-    ``origin=(x0, top)`` fixes the anchor (default: :func:`snap_origin` of the
-    region's bounds); it must lie left of and above the region. ``ncols`` fixes
-    the row length used in tile ids (default: just enough columns to reach the
-    region's right edge).
-    """
-    if region.is_empty:
-        raise ValueError("the region geometry is empty")
-    xmin, ymin, xmax, ymax = region.bounds
-    x0, top = (
-        snap_origin(region.bounds, resolution) if origin is None else (float(origin[0]), float(origin[1]))
-    )
-    if x0 > xmin or top < ymax:
-        raise ValueError(
-            f"origin=({x0:g}, {top:g}) must be left of and above the region, whose bounds are "
-            f"({xmin:.0f}, {ymin:.0f}, {xmax:.0f}, {ymax:.0f})"
-        )
-    size = tile_px * resolution
-    needed_cols = max(1, math.ceil((xmax - x0) / size))
-    nrows = max(1, math.ceil((top - ymin) / size))
-    if ncols is None:
-        ncols = needed_cols
-    elif ncols < needed_cols:
-        raise ValueError(f"ncols={ncols} is too few: the region needs {needed_cols} columns from x0={x0:g}")
-    return TileGrid(
-        x0=x0, top=top, ncols=int(ncols), nrows=int(nrows), tile_px=tile_px, resolution=resolution
-    )
 
 
 def tiles_over(grid: TileGrid, region: BaseGeometry) -> list[Tile]:

@@ -12,7 +12,6 @@ not survey boundaries. Areas are within a few per cent of the official ones.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -20,16 +19,16 @@ import numpy as np
 from pyproj import Transformer
 from shapely import Polygon, box, transform
 
-from landcover.data.grid import TileGrid, snap_origin
-from landcover.data.paths import format_tile_name
+from landcover.data.grid import TileGrid, region_grid
+from landcover.data.paths import PIXEL_SIZE_M, TILE_SIZE_PX, format_tile_name
 
 #: Years of the sample, and the years that come with labels (as in the bucket).
 YEARS: tuple[int, ...] = (2018, 2021, 2024)
 LABEL_YEARS: tuple[int, ...] = (2018, 2021)
 
-CELL_M = 2500.0  # tile side in metres (250 px x 10 m)
-PIXEL_M = 10.0
-TILE_PX = 250
+#: Tile geometry, from the data contract: 250 px of 10 m.
+PIXEL_M = PIXEL_SIZE_M
+TILE_PX = TILE_SIZE_PX
 
 _TO_3035 = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True)
 _TO_4326 = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True)
@@ -113,12 +112,9 @@ def _project_to_3035(lonlat: np.ndarray) -> np.ndarray:
 
 
 def grid_for_outline(outline_lonlat: tuple[tuple[float, float], ...]) -> TileGrid:
-    """A grid anchored at the outline's bounding-box corner (snapped outwards to 10 m)."""
-    xs, ys = zip(*(lonlat_to_3035(lon, lat) for lon, lat in outline_lonlat), strict=True)
-    x0, top = snap_origin((min(xs), min(ys), max(xs), max(ys)), PIXEL_M)
-    ncols = math.ceil((max(xs) - x0) / CELL_M)
-    nrows = math.ceil((top - min(ys)) / CELL_M)
-    return TileGrid(x0=x0, top=top, ncols=ncols, nrows=nrows)
+    """The grid the download script would lay over this outline: anchored at its bounding-box
+    corner snapped outward to 10 m (:func:`~landcover.data.grid.region_grid`)."""
+    return region_grid(transform(Polygon(outline_lonlat), _project_to_3035))
 
 
 # --- Outlines (lon, lat), clockwise from the north ------------------------------------
