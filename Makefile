@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-stamp
 # Extra pip arguments for torch only. On a CPU-only laptop, avoid the large CUDA
 # build with: make book TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 TORCH_PIP_ARGS ?=
-SAMPLE := data/sample
+SYNTHETIC := data/synthetic
 
 # Offline, project-local environment for every recipe (the package sets the same
 # defaults when imported from a notebook).
@@ -50,11 +50,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 setup: $(STAMP)  ## Create the virtual environment and install everything
 
-data: $(STAMP)  ## Generate the synthetic sample dataset (skipped when complete)
-	$(PY) -m landcover.sample --out $(SAMPLE)
+data: $(STAMP)  ## Generate the synthetic data (skipped when complete)
+	$(PY) -m landcover.synthetic --out $(SYNTHETIC)
 
-model: setup data  ## Train and publish the pre-trained sample model (skipped when present)
-	$(PY) -m landcover.training.sample_model
+model: setup data  ## Train and publish the pre-trained model (skipped when present)
+	$(PY) -m landcover.training.pretrained
 
 notebooks: setup  ## Derive participant notebooks and final_solution/ from the chapters
 	$(PY) -m landcover.book derive
@@ -67,7 +67,7 @@ execute: setup data model  ## Execute every chapter in a Jupyter kernel (or quar
 
 book: setup data model notebooks execute  ## Set everything up and build the book
 
-test: setup data model lint-book  ## Run the test suite (chapters 2-3 need the sample model)
+test: setup data model lint-book  ## Run the test suite (chapters 2-3 need the pre-trained model)
 	$(PY) -m pytest
 
 bench: setup data  ## Run the benchmark scripts (they print their figures)

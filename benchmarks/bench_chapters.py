@@ -1,7 +1,7 @@
 """Wall time of each chapter executed in a Jupyter kernel, as `make book` runs it, against its budget.
 
 Each chapter runs once through the book harness (offline, on the synthetic
-sample, solutions only, no HTML), with MLflow pointed at a throwaway store so
+data, solutions only, no HTML), with MLflow pointed at a throwaway store so
 the project's own store is left alone. The time is the kernel's execution of
 the cells, kernel start-up included. Budgets come from the issues: chapter 2
 must run in at most 4 minutes on the 2-core machine.

@@ -1,9 +1,9 @@
 """Training and inference throughput (tiles per second) of the default model size and of MiT-b0.
 
 Training: forward + backward + AdamW step on batches of 8 crops of 96 x 96
-pixels, 14 bands (the sample-model settings: 48-pixel crops of tiles
+pixels, 14 bands (the pre-trained model's settings: 48-pixel crops of tiles
 upsampled 2x). Inference: forward passes on batches of 8 whole tiles at the
-network size of the sample model, 500 x 500 (250 x 250 tiles upsampled 2x). Random inputs: the speed does
+network size of the pre-trained model, 500 x 500 (250 x 250 tiles upsampled 2x). Random inputs: the speed does
 not depend on the pixel values. Runs on the CPU with one thread per core
 (on a CUDA GPU with mixed precision when one is present).
 

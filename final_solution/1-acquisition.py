@@ -41,8 +41,8 @@ from landcover.exercises import ___, check
 TILE = ("LU000", 2024, "4042000_2951690_0_637")  # NUTS3 region, year, file name
 tile_path = image_path(*TILE)
 
-SYNTHETIC = exists(f"{data_root()}/.sample-complete.json")
-DATA_NOTE = "synthetic sample" if SYNTHETIC else "Sentinel-2 L2A"
+SYNTHETIC = exists(f"{data_root()}/.synthetic-complete.json")
+DATA_NOTE = "synthetic data" if SYNTHETIC else "Sentinel-2 L2A"
 print(f"Tile {'/'.join(map(str, TILE))}, from the {DATA_NOTE}")
 
 # %% [markdown]

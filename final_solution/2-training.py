@@ -46,8 +46,8 @@ from landcover.exercises import ___, check
 from landcover.training.loop import configure_threads, resolve_device
 from landcover.viz import class_legend, show_classes, show_rgb, true_colour
 
-SYNTHETIC = exists(f"{data_root()}/.sample-complete.json")
-DATA_NOTE = "synthetic sample" if SYNTHETIC else "Sentinel-2 L2A"
+SYNTHETIC = exists(f"{data_root()}/.synthetic-complete.json")
+DATA_NOTE = "synthetic data" if SYNTHETIC else "Sentinel-2 L2A"
 threads = configure_threads()  # one PyTorch thread per CPU core this process may use
 device = resolve_device("auto")  # a CUDA GPU when there is one, else the CPU
 print(f"data: {DATA_NOTE}, under {data_root()}")
@@ -110,7 +110,7 @@ print(f"{len({r.location for r in records})} distinct places: each appears once 
 # ### An honest split
 
 # %% trn-split
-from landcover.training.sample_model import SAMPLE_SPLIT
+from landcover.training.pretrained import PRETRAINED_SPLIT
 from landcover.training.split import first_seed_covering_classes, shared_locations, split_by_blocks
 
 rng = np.random.default_rng(0)
@@ -122,8 +122,8 @@ leaked = {r.location for r in random_val} & {r.location for r in random_train}
 print(f"random split: {len(leaked)} of {len({r.location for r in random_val})} validation places "
       "also have a tile in training")
 
-seed = first_seed_covering_classes(records, **SAMPLE_SPLIT)  # held-out blocks hold every class
-split = split_by_blocks(records, seed=seed, **SAMPLE_SPLIT)
+seed = first_seed_covering_classes(records, **PRETRAINED_SPLIT)  # held-out blocks hold every class
+split = split_by_blocks(records, seed=seed, **PRETRAINED_SPLIT)
 print(f"block split ({split.description}): {len(split.train)} training and {len(split.val)} "
       f"validation tiles, {len(shared_locations(split))} places on both sides")
 
@@ -157,7 +157,7 @@ for ax, (states, title) in zip(axes, panels):
     ax.set_aspect("equal")
     ax.set_title(title)
     ax.set_xlabel("x, EPSG:3035 (km)")
-block_km = SAMPLE_SPLIT["block_size_m"] / 1000
+block_km = PRETRAINED_SPLIT["block_size_m"] / 1000
 x_low, x_high = axes[1].get_xlim()
 y_low, y_high = axes[1].get_ylim()
 for value in np.arange(np.floor(x_low / block_km) * block_km, x_high, block_km):
@@ -479,8 +479,8 @@ from landcover.inference.predict import params_from_run, predict_tile
 model_uri = f"models:/{MODEL_NAME}/{info.registered_model_version}"
 loaded_model = mlflow.pyfunc.load_model(model_uri)
 run_params = params_from_run(loaded_model.metadata.run_id)
-sample_record = val_records[0]
-tile = read_tile(sample_record.nuts, sample_record.year, sample_record.stem)
+example_record = val_records[0]
+tile = read_tile(example_record.nuts, example_record.year, example_record.stem)
 predicted = predict_tile(loaded_model, tile["array"], run_params)
 
 print(model_uri, "->", predicted.shape, predicted.dtype, "classes", np.unique(predicted).tolist())
@@ -496,78 +496,78 @@ for ax in axes[1:]:
     ax.set_ylabel("")
 shown = sorted({int(v) for v in np.unique(np.concatenate([reference.ravel(), predicted.ravel()])) if v > 0})
 class_legend(fig, shown, include_nodata=bool((reference == 0).any()), loc="center right")
-fig.suptitle(f"Tile {sample_record.stem}, {sample_record.nuts} {sample_record.year}, held out — {DATA_NOTE}")
+fig.suptitle(f"Tile {example_record.stem}, {example_record.nuts} {example_record.year}, held out — {DATA_NOTE}")
 fig.tight_layout(rect=(0, 0, 0.84, 1))
 plt.show()
 
 # %% [markdown]
-# ## The pre-trained sample model
+# ## The pre-trained model
 
-# %% trn-sample-model
+# %% trn-pretrained-model
 from mlflow.exceptions import MlflowException
 
 from landcover.training.metrics import confusion_matrix
 from landcover.training.publish import load_published_model, published_model_location
 
 published = published_model_location()
-sample_model, sample_params = load_published_model(published)
-print(f"sample model: run {published.run_id}, {sample_params['module_name']}, network input of "
-      f"{sample_params['augment_size']} pixels for tiles of {sample_params['tiles_size']}")
-sample_cm = np.zeros((N_CLASSES, N_CLASSES), dtype=np.int64)
+pretrained_model, pretrained_params = load_published_model(published)
+print(f"pre-trained model: run {published.run_id}, {pretrained_params['module_name']}, network input of "
+      f"{pretrained_params['augment_size']} pixels for tiles of {pretrained_params['tiles_size']}")
+pretrained_cm = np.zeros((N_CLASSES, N_CLASSES), dtype=np.int64)
 for index, record in enumerate(val_records):
     reflectance = read_tile(record.nuts, record.year, record.stem)["array"]
-    sample_cm += confusion_matrix(predict_tile(sample_model, reflectance, sample_params), val_tiles.load_label(index))
-sample_scores = scores_from_confusion(sample_cm)
+    pretrained_cm += confusion_matrix(predict_tile(pretrained_model, reflectance, pretrained_params), val_tiles.load_label(index))
+pretrained_scores = scores_from_confusion(pretrained_cm)
 
 try:
-    sample_run = mlflow.get_run(published.run_id)
-    logged_params = sample_run.data.params
+    pretrained_run = mlflow.get_run(published.run_id)
+    logged_params = pretrained_run.data.params
     print(f"its MLflow run: {logged_params['epochs']} epochs on {logged_params['n_train_tiles']} tiles, "
           f"validated on {logged_params['n_val_tiles']} tiles ({logged_params['split']})")
     print("same split as this chapter:", logged_params["split"] == split.description)
 except MlflowException:
-    sample_run = None
+    pretrained_run = None
     print(f"its MLflow run is not in this tracking store ({mlflow.get_tracking_uri()}); "
           "only the comparison on the chapter's tiles is shown")
 
 # %% tbl-trn-compare
 columns = {
     f"short run, {len(val_records)} held-out tiles": short_scores,
-    f"sample model, same {len(val_records)} tiles": sample_scores,
+    f"pre-trained model, same {len(val_records)} tiles": pretrained_scores,
 }
 rows = [f"IoU {c.id} {c.short_name}" for c in CLASSES] + ["mIoU", "overall accuracy"]
 comparison = pd.DataFrame(
     {name: [*scores.iou, scores.miou, scores.overall_accuracy] for name, scores in columns.items()}, index=rows
 )
-if sample_run is not None:
-    logged_metrics = sample_run.data.metrics
-    comparison["sample model, its run (all held-out tiles)"] = [
+if pretrained_run is not None:
+    logged_metrics = pretrained_run.data.metrics
+    comparison["pre-trained model, its run (all held-out tiles)"] = [
         logged_metrics.get(f"best_val_iou_{c.id:02d}_{c.short_name.replace(' ', '_')}", np.nan) for c in CLASSES
     ] + [logged_metrics["best_val_miou"], logged_metrics["best_val_accuracy"]]
 comparison.style.format("{:.3f}", na_rep="")
 
 # %% trn-gap
-gap = pd.DataFrame({"short run": short_scores.iou, "sample model": sample_scores.iou},
+gap = pd.DataFrame({"short run": short_scores.iou, "pre-trained model": pretrained_scores.iou},
                    index=[c.short_name for c in CLASSES]).dropna()
 print(f"on the same {len(val_records)} held-out tiles: mIoU {short_scores.miou:.2f} (short run) "
-      f"against {sample_scores.miou:.2f} (sample model)")
-widest = (gap["sample model"] - gap["short run"]).sort_values(ascending=False).head(3)
+      f"against {pretrained_scores.miou:.2f} (pre-trained model)")
+widest = (gap["pre-trained model"] - gap["short run"]).sort_values(ascending=False).head(3)
 print("widest gaps in IoU:", ", ".join(f"{name} ({gap.loc[name, 'short run']:.2f} against "
-                                      f"{gap.loc[name, 'sample model']:.2f})" for name in widest.index))
+                                      f"{gap.loc[name, 'pre-trained model']:.2f})" for name in widest.index))
 
 # %% fig-trn-compare
-sample_predicted = predict_tile(sample_model, tile["array"], sample_params)
+pretrained_predicted = predict_tile(pretrained_model, tile["array"], pretrained_params)
 fig, axes = plt.subplots(1, 3, figsize=(17, 5.6), sharey=True)
 show_classes(reference, ax=axes[0], bounds=tile["bounds"], title="Reference (CLC+ Backbone)", legend=False)
 show_classes(predicted, ax=axes[1], bounds=tile["bounds"], legend=False,
              title=f"Short run (mIoU {short_scores.miou:.2f} on {len(val_records)} tiles)")
-show_classes(sample_predicted, ax=axes[2], bounds=tile["bounds"], legend=False,
-             title=f"Sample model (mIoU {sample_scores.miou:.2f} on {len(val_records)} tiles)")
+show_classes(pretrained_predicted, ax=axes[2], bounds=tile["bounds"], legend=False,
+             title=f"Pre-trained model (mIoU {pretrained_scores.miou:.2f} on {len(val_records)} tiles)")
 for ax in axes[1:]:
     ax.set_ylabel("")
-shown = sorted({int(v) for v in np.unique(np.stack([reference, predicted, sample_predicted])) if v > 0})
+shown = sorted({int(v) for v in np.unique(np.stack([reference, predicted, pretrained_predicted])) if v > 0})
 class_legend(fig, shown, include_nodata=bool((reference == 0).any()), loc="center right")
-fig.suptitle(f"Short run and sample model, tile {sample_record.stem}, {sample_record.nuts} "
-             f"{sample_record.year} — {DATA_NOTE}")
+fig.suptitle(f"Short run and pre-trained model, tile {example_record.stem}, {example_record.nuts} "
+             f"{example_record.year} — {DATA_NOTE}")
 fig.tight_layout(rect=(0, 0, 0.84, 1))
 plt.show()

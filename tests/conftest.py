@@ -8,16 +8,16 @@ Data and servers (ask for them by name):
 
 - ``tiny_data`` (session): :class:`tests.support.tiny_data.TinyDataset`, a small
   dataset in the contract layout (``.root`` is its folder).
-- ``sample_dir`` (session): ``data/sample`` from ``make data``; skips when absent.
+- ``synthetic_dir`` (session): ``data/synthetic`` from ``make data``; skips when absent.
 - ``http_server`` (session): ``http_server(folder)`` serves a folder with Range
   support and returns a ``BackgroundServer`` (``.url``, ``.log`` of requests).
 - ``serve_asgi`` (function): ``serve_asgi(app)`` runs any ASGI app, stopped after the test.
 - ``s3_server`` (session): :class:`tests.support.servers.S3Server` (moto).
   ``s3_env`` (function) sets its ``AWS_*`` variables for one test.
-- ``tiny_s3_root`` / ``sample_s3_root`` (session): the data uploaded to the
+- ``tiny_s3_root`` / ``synthetic_s3_root`` (session): the data uploaded to the
   S3 stand-in, as ``s3://...`` roots (use together with ``s3_env``).
 - ``use_data_root`` (function): ``use_data_root(root)`` sets ``LANDCOVER_DATA_ROOT``.
-- ``tiny_root`` / ``sample_root`` (function, parametrised local/http/s3): set
+- ``tiny_root`` / ``synthetic_root`` (function, parametrised local/http/s3): set
   the data root (and S3 variables) and return a :class:`DataRoot`.
 """
 
@@ -58,10 +58,10 @@ ISOLATED_VARIABLES = (
     "AWS_DEFAULT_REGION",
 )
 
-SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
-SAMPLE_MARKER = ".sample-complete.json"
-#: The tile the book's chapter 1 opens, present in every year of the sample.
-SAMPLE_STEM = "4042000_2951690_0_637"
+SYNTHETIC_DIR = PROJECT_DIR / "data" / "synthetic"
+SYNTHETIC_MARKER = ".synthetic-complete.json"
+#: The tile the book's chapter 1 opens, present in every year of the synthetic data.
+TOWN_STEM = "4042000_2951690_0_637"
 
 
 @pytest.fixture(scope="session")
@@ -89,27 +89,27 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> TinyDataset:
 
 
 @pytest.fixture(scope="session")
-def sample_dir() -> Path:
-    """The generated synthetic sample (``make data``), or a skip saying how to make it.
+def synthetic_dir() -> Path:
+    """The generated synthetic data (``make data``), or a skip saying how to make it.
 
-    ``LANDCOVER_TEST_SAMPLE_DIR`` points the tests at a sample generated elsewhere.
+    ``LANDCOVER_TEST_SYNTHETIC_DIR`` points the tests at synthetic data generated elsewhere.
     """
-    folder = Path(os.environ.get("LANDCOVER_TEST_SAMPLE_DIR") or SAMPLE_DIR)
-    if not (folder / SAMPLE_MARKER).exists():
-        pytest.skip(f"the synthetic sample is missing or incomplete at {folder}: run `make data`")
+    folder = Path(os.environ.get("LANDCOVER_TEST_SYNTHETIC_DIR") or SYNTHETIC_DIR)
+    if not (folder / SYNTHETIC_MARKER).exists():
+        pytest.skip(f"the synthetic data is missing or incomplete at {folder}: run `make data`")
     return folder
 
 
 @dataclass(frozen=True)
 class BookRuns:
-    """Every executable chapter run once on the sample, and the MLflow store the runs wrote to."""
+    """Every executable chapter run once on the synthetic data, and the MLflow store the runs wrote to."""
 
     runs: dict[str, Any]
     tracking_uri: str
 
 
 @pytest.fixture(scope="session")
-def book_runs(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> BookRuns:
+def book_runs(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> BookRuns:
     """The book executed once per test session, templates included, offline.
 
     The kernels log to a throwaway MLflow store, so the tests never add runs
@@ -119,7 +119,7 @@ def book_runs(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Boo
     from landcover.book.project import load_book
 
     store = f"sqlite:///{tmp_path_factory.mktemp('book-mlflow') / 'mlflow.db'}"
-    env = {"LANDCOVER_DATA_ROOT": str(sample_dir), "LANDCOVER_ONLINE": "0", "MLFLOW_TRACKING_URI": store}
+    env = {"LANDCOVER_DATA_ROOT": str(synthetic_dir), "LANDCOVER_ONLINE": "0", "MLFLOW_TRACKING_URI": store}
     book = load_book(PROJECT_DIR)
     out = tmp_path_factory.mktemp("book-build")
     runs = {
@@ -189,18 +189,18 @@ def tiny_s3_root(s3_server: S3Server, tiny_data: TinyDataset) -> str:
     return s3_server.upload_folder(tiny_data.root, "tiny-data", "v1")
 
 
-def _sample_subset(relative: str) -> bool:
+def _synthetic_subset(relative: str) -> bool:
     """Everything small, and only the chapter-1 tile and its labels among the big files."""
     if relative.endswith((".tif", ".npy")):
-        return Path(relative).stem == SAMPLE_STEM
+        return Path(relative).stem == TOWN_STEM
     return True
 
 
 @pytest.fixture(scope="session")
-def sample_s3_root(s3_server: S3Server, sample_dir: Path) -> str:
-    """Part of the sample in ``s3://sample-data/data``: every index, YAML, NUTS and text file,
+def synthetic_s3_root(s3_server: S3Server, synthetic_dir: Path) -> str:
+    """Part of the synthetic data in ``s3://synthetic-data/data``: every index, YAML, NUTS and text file,
     plus tile ``4042000_2951690_0_637`` (images and labels of every year)."""
-    return s3_server.upload_folder(sample_dir, "sample-data", "data", include=_sample_subset)
+    return s3_server.upload_folder(synthetic_dir, "synthetic-data", "data", include=_synthetic_subset)
 
 
 @pytest.fixture
@@ -258,9 +258,9 @@ def tiny_root(
 
 
 @pytest.fixture(params=MODES)
-def sample_root(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, sample_dir: Path
+def synthetic_root(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, synthetic_dir: Path
 ) -> DataRoot:
-    """The synthetic sample as the active data root, once per mode (S3 holds a subset, see
-    ``sample_s3_root``)."""
-    return _activate(request, monkeypatch, sample_dir, "sample_s3_root")
+    """The synthetic data as the active data root, once per mode (S3 holds a subset, see
+    ``synthetic_s3_root``)."""
+    return _activate(request, monkeypatch, synthetic_dir, "synthetic_s3_root")

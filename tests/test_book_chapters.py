@@ -1,4 +1,4 @@
-"""The book executes, offline, in a real Jupyter kernel, on the synthetic sample.
+"""The book executes, offline, in a real Jupyter kernel, on the synthetic data.
 
 Each chapter runs once (the ``book_runs`` session fixture) through the build harness with its
 exercise templates inserted: every solution must pass its check, every

@@ -1,7 +1,7 @@
 """The checks of chapter 1: the solution passes, and each usual mistake gets its own hint.
 
 Runs on the tiny dataset (it holds the chapter's tile for 2021 and 2024, its 2021
-label, the LU000 tile index and NUTS outline), so no sample is needed. Each case
+label, the LU000 tile index and NUTS outline), so no synthetic data are needed. Each case
 asserts the hint names the mistake, and that no hint carries code of the answer.
 """
 
@@ -123,7 +123,7 @@ def test_ndvi_mistakes(tile: dict[str, Any]) -> None:
     assert_hint(
         evaluate("acq-ndvi", good_ndvi_of, good_ndvi_of(bands[8], bands[4])), "Array positions count from 0"
     )
-    if not np.allclose(bands[12], ndvi, atol=1e-9):  # the sample stores NDVI rounded; the tiny data exactly
+    if not np.allclose(bands[12], ndvi, atol=1e-9):  # the synthetic data stores NDVI rounded; the tiny data exactly
         assert_hint(evaluate("acq-ndvi", good_ndvi_of, bands[12].copy()), "stored in channel 13")
     assert_hint(evaluate("acq-ndvi", good_ndvi_of, ndvi.astype(np.float32).astype(int)), "dtype")
 

@@ -1,7 +1,7 @@
 """Chapter 1 runs with its data root on a web server, and its web maps draw every pixel in its place.
 
 One execution of the chapter (module fixture) in a real Jupyter kernel, offline,
-with ``LANDCOVER_DATA_ROOT`` pointing at the synthetic sample served over HTTP
+with ``LANDCOVER_DATA_ROOT`` pointing at the synthetic data served over HTTP
 (with Range support, as the real bucket). Then the chapter's folium maps are
 opened in headless Chromium and screenshotted: sample points of the label whose
 neighbourhood is one class must show that class's colour where WGS84 puts them,
@@ -55,9 +55,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.network]
 
 @pytest.fixture(scope="module")
 def http_run(
-    sample_dir: Path, http_server: Callable[[Path], Any], tmp_path_factory: pytest.TempPathFactory
+    synthetic_dir: Path, http_server: Callable[[Path], Any], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[ChapterRun, Any]:
-    server = http_server(sample_dir)
+    server = http_server(synthetic_dir)
     book = load_book(ROOT)
     out = tmp_path_factory.mktemp("chapter1-http")
     env = {"LANDCOVER_DATA_ROOT": server.url, "LANDCOVER_ONLINE": "0"}
@@ -67,7 +67,7 @@ def http_run(
     return run, server
 
 
-def test_chapter_runs_with_the_sample_served_over_http(http_run: tuple[ChapterRun, Any]) -> None:
+def test_chapter_runs_with_the_synthetic_data_served_over_http(http_run: tuple[ChapterRun, Any]) -> None:
     run, server = http_run
     assert run.ok, run.failure
     cells = run.cells_by_label()
@@ -79,11 +79,11 @@ def test_chapter_runs_with_the_sample_served_over_http(http_run: tuple[ChapterRu
     assert {
         "filename2bbox.parquet",
         "NUTS_RG_01M_2021_3035_LEVL_3.geojson",
-        ".sample-complete.json",
+        ".synthetic-complete.json",
     } <= served
     ranged = [r for r in server.log.records if r.path.endswith(f"{STEM}.tif") and r.range]
     assert ranged, "GDAL reads tiles with range requests"
-    assert "synthetic sample" in cell_text(cells["acq-setup"])
+    assert "synthetic data" in cell_text(cells["acq-setup"])
 
 
 def map_html(run: ChapterRun, label: str) -> str:
@@ -100,7 +100,7 @@ def test_maps_say_they_show_synthetic_data(http_run: tuple[ChapterRun, Any]) -> 
     run, _ = http_run
     for label in ("acq-tile-map-show", "acq-label-map-show"):
         page = map_html(run, label)
-        assert "synthetic sample" in page and "L.control.layers" in page
+        assert "synthetic data" in page and "L.control.layers" in page
     assert "landcover-legend" in map_html(run, "acq-label-map-show")
 
 
@@ -272,10 +272,10 @@ def edge_points(bounds: tuple[float, ...], offset_m: float) -> tuple[np.ndarray,
 
 
 @pytest.fixture(scope="module")
-def chapter_tile(sample_dir: Path) -> dict[str, Any]:
+def chapter_tile(synthetic_dir: Path) -> dict[str, Any]:
     from landcover.data import load_label, read_tile
 
-    root = str(sample_dir)
+    root = str(synthetic_dir)
     tile = read_tile("LU000", 2021, STEM, root=root)
     tile["label"] = load_label(os.path.join(root, "labels", "LU000", "2021", f"{STEM}.npy"))
     return tile
@@ -309,12 +309,12 @@ def test_label_map_draws_each_class_where_it_is(
 
 
 def test_tile_map_leaves_the_corners_empty(
-    http_run: tuple[ChapterRun, Any], tmp_path_factory: pytest.TempPathFactory, sample_dir: Path
+    http_run: tuple[ChapterRun, Any], tmp_path_factory: pytest.TempPathFactory, synthetic_dir: Path
 ) -> None:
     from landcover.data import read_tile
 
     run, _ = http_run
-    tile = read_tile("LU000", 2024, STEM, root=str(sample_dir))
+    tile = read_tile("LU000", 2024, STEM, root=str(synthetic_dir))
     center = tile_center(tile)
     pixels = screenshot(
         map_html(run, "acq-tile-map-show"),

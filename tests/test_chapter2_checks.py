@@ -1,6 +1,6 @@
 """The checks of chapter 2: the solution passes, and each usual mistake gets its own hint.
 
-Runs on the synthetic sample (``make data``), whose split the chapter reuses; the
+Runs on the synthetic data (``make data``), whose split the chapter reuses; the
 MLflow checks log to a temporary SQLite store. Each case asserts that the hint names
 the mistake and carries no code of the answer.
 """
@@ -37,8 +37,8 @@ def assert_passes(result: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _sample_root(sample_dir: Path, use_data_root: Any) -> None:
-    use_data_root(sample_dir)
+def _synthetic_root(synthetic_dir: Path, use_data_root: Any) -> None:
+    use_data_root(synthetic_dir)
 
 
 @dataclasses.dataclass
@@ -54,15 +54,15 @@ class Chapter:
 
 
 @pytest.fixture(scope="module")
-def chapter(sample_dir: Path) -> Chapter:
+def chapter(synthetic_dir: Path) -> Chapter:
     from landcover.training.dataset import LandCoverTiles
     from landcover.training.io import labelled_records
     from landcover.training.normalization import compute_normalization
-    from landcover.training.sample_model import SAMPLE_SPLIT
+    from landcover.training.pretrained import PRETRAINED_SPLIT
     from landcover.training.split import first_seed_covering_classes, split_by_blocks
 
-    records = labelled_records(str(sample_dir))
-    split = split_by_blocks(records, seed=first_seed_covering_classes(records, **SAMPLE_SPLIT), **SAMPLE_SPLIT)
+    records = labelled_records(str(synthetic_dir))
+    split = split_by_blocks(records, seed=first_seed_covering_classes(records, **PRETRAINED_SPLIT), **PRETRAINED_SPLIT)
     train_records = list(split.train[::TRAIN_STRIDE])
     val_records = list(split.val[::VAL_STRIDE])
     normalization = compute_normalization(train_records, progress=False)
@@ -177,7 +177,7 @@ def test_weights(chapter: Chapter) -> None:
     assert_hint(evaluate("trn-weights", tiles, counts, 100 * frequencies, weights), "percentages")
     inverse = torch.tensor(np.where(frequencies > 0, 1 / np.maximum(frequencies, 1e-12), 0), dtype=torch.float32)
     assert_hint(evaluate("trn-weights", tiles, counts, frequencies, inverse), "class_weights of the training counts")
-    assert counts[0] > 0  # the sample's training tiles do hold no-data pixels: the cases above mean something
+    assert counts[0] > 0  # the synthetic data's training tiles do hold no-data pixels: the cases above mean something
 
 
 # --- trn-step -----------------------------------------------------------------------------------

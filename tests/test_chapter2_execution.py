@@ -1,12 +1,12 @@
-"""Chapter 2 runs end to end in a real Jupyter kernel, offline, on the synthetic sample.
+"""Chapter 2 runs end to end in a real Jupyter kernel, offline, on the synthetic data.
 
 The session's one execution of the book (``book_runs``), with its exercise templates inserted
 and MLflow pointed at a temporary SQLite store, so the project's own store is left
 alone. Every solution passes its check, every untouched template stops with the
 friendly message, the run lands in that store with the ``params.json`` contract and a
 registered model version, and the figures and tables are drawn. The chapter compares
-its model with the pre-trained sample model, so ``make model`` must have published
-it under the sample (the tests skip otherwise).
+its model with the pre-trained model, so ``make model`` must have published
+it under the synthetic data (the tests skip otherwise).
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def chapter_run(sample_dir: Path, book_runs) -> tuple[ChapterRun, str]:
+def chapter_run(synthetic_dir: Path, book_runs) -> tuple[ChapterRun, str]:
     """Chapter 2 from the session's one execution of the book, and its MLflow store."""
     from landcover.training.publish import published_model_location
 
     try:
-        published_model_location(str(sample_dir))
+        published_model_location(str(synthetic_dir))
     except FileNotFoundError:
-        pytest.skip("no pre-trained sample model under the sample: run `make model`")
+        pytest.skip("no pre-trained model under the synthetic data: run `make model`")
     return book_runs.runs[CHAPTER], book_runs.tracking_uri
 
 
@@ -50,7 +50,7 @@ def test_chapter_runs_and_every_solution_passes(chapter_run: tuple[ChapterRun, s
     assert found == list(EXERCISES)
     for exercise in EXERCISES:
         assert f"✅ {exercise}: correct." in cell_text(cells[f"{exercise}-solution"]), exercise
-    assert "synthetic sample" in cell_text(cells["trn-setup"])
+    assert "synthetic data" in cell_text(cells["trn-setup"])
 
 
 def test_untouched_templates_stop_with_the_friendly_message(chapter_run: tuple[ChapterRun, str]) -> None:
@@ -103,23 +103,23 @@ def test_figures_and_tables_are_drawn(chapter_run: tuple[ChapterRun, str]) -> No
     assert len(figures) >= 8
     for figure in figures:
         assert _images(cells[figure.label]) == 1, figure.label
-        assert "Synthetic sample" in figure.options["fig-cap"], figure.label
-        assert "DATA_NOTE" in figure.source, figure.label  # the title says "synthetic sample" on the sample
+        assert "Synthetic data" in figure.options["fig-cap"], figure.label
+        assert "DATA_NOTE" in figure.source, figure.label  # the title says "synthetic data" on the synthetic data
     for table in (c for c in doc.cells if c.label.startswith("tbl-")):
         assert any("text/html" in o.get("data", {}) for o in cells[table.label].outputs), table.label
 
 
-def test_the_sample_model_is_compared_on_the_same_tiles(chapter_run: tuple[ChapterRun, str]) -> None:
+def test_the_pretrained_model_is_compared_on_the_same_tiles(chapter_run: tuple[ChapterRun, str]) -> None:
     run, _ = chapter_run
     cells = run.cells_by_label()
-    # A fresh store does not hold the sample model's run: the chapter says so and still compares.
-    assert "not in this tracking store" in cell_text(cells["trn-sample-model"])
+    # A fresh store does not hold the pre-trained model's run: the chapter says so and still compares.
+    assert "not in this tracking store" in cell_text(cells["trn-pretrained-model"])
     tiles = re.search(r"(\d+) validation tiles", cell_text(cells["trn-subset"]))
     assert tiles, cell_text(cells["trn-subset"])
     table = "".join(o.get("data", {}).get("text/html", "") for o in cells["tbl-trn-compare"].outputs)
     assert f"short run, {tiles.group(1)} held-out tiles" in table
-    assert f"sample model, same {tiles.group(1)} tiles" in table
-    found = re.search(r"mIoU (\d\.\d+) \(short run\) against (\d\.\d+) \(sample model\)", cell_text(cells["trn-gap"]))
+    assert f"pre-trained model, same {tiles.group(1)} tiles" in table
+    found = re.search(r"mIoU (\d\.\d+) \(short run\) against (\d\.\d+) \(pre-trained model\)", cell_text(cells["trn-gap"]))
     assert found, cell_text(cells["trn-gap"])
-    short, sample = (float(v) for v in found.groups())
-    assert short < sample  # what the chapter's closing note says
+    short, pretrained = (float(v) for v in found.groups())
+    assert short < pretrained  # what the chapter's closing note says

@@ -15,9 +15,9 @@ from landcover import config
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_default_data_root_is_the_local_sample(monkeypatch):
+def test_default_data_root_is_the_local_synthetic_data(monkeypatch):
     monkeypatch.delenv(config.DATA_ROOT_VARIABLE, raising=False)
-    assert config.data_root() == str(ROOT / "data" / "sample")
+    assert config.data_root() == str(ROOT / "data" / "synthetic")
 
 
 @pytest.mark.parametrize(

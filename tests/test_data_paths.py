@@ -38,7 +38,7 @@ def test_tile_bounds_follow_from_the_name():
 
 def test_paths_under_the_default_local_root():
     root = config.data_root()
-    assert root.endswith(str(Path("data") / "sample"))
+    assert root.endswith(str(Path("data") / "synthetic"))
     assert paths.image_path("LU000", 2024, STEM) == str(Path(root, "images", "LU000", "2024", f"{STEM}.tif"))
     assert paths.label_path("LU000", "2021", f"{STEM}.tif") == str(
         Path(root, "labels", "LU000", "2021", f"{STEM}.npy")
@@ -96,8 +96,8 @@ def test_split_tile_path_and_label_for_image():
     assert paths.label_path_for_image(f"s3://b/p/images/BE100/2018/{STEM}.tif") == (
         f"s3://b/p/labels/BE100/2018/{STEM}.npy"
     )
-    local = Path("/data/sample/images/LU000/2018") / f"{STEM}.tif"
-    assert paths.label_path_for_image(local) == str(Path("/data/sample/labels/LU000/2018") / f"{STEM}.npy")
+    local = Path("/data/synthetic/images/LU000/2018") / f"{STEM}.tif"
+    assert paths.label_path_for_image(local) == str(Path("/data/synthetic/labels/LU000/2018") / f"{STEM}.npy")
     with pytest.raises(ValueError, match="images/"):
         paths.label_path_for_image(f"/elsewhere/LU000/2018/{STEM}.tif")
     with pytest.raises(ValueError, match="NUTS3"):

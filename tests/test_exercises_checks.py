@@ -1,6 +1,6 @@
 """check(): correct, a specific hint about what is wrong, or not attempted; never the answer.
 
-Runs on the tiny dataset (it holds the chapter-1 tile), so it needs no sample.
+Runs on the tiny dataset (it holds the chapter-1 tile), so it needs no synthetic data.
 """
 
 from __future__ import annotations

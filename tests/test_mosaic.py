@@ -14,14 +14,14 @@ from rasterio.windows import from_bounds
 
 from landcover.data.errors import DataFileError
 from landcover.data.mosaic import build_mosaic_vrt
-from landcover.sample import SMALL_REGIONS, YEARS, generate_sample
+from landcover.synthetic import SMALL_REGIONS, YEARS, generate_synthetic
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four LU000 cells with a mosaic per year (generated once for the module)."""
-    root = tmp_path_factory.mktemp("mosaic-sample") / "sample"
-    generate_sample(root, regions=SMALL_REGIONS, workers=1, progress=False, mosaic_regions=("LU000",))
+    root = tmp_path_factory.mktemp("mosaic-synthetic") / "synthetic"
+    generate_synthetic(root, regions=SMALL_REGIONS, workers=1, progress=False, mosaic_regions=("LU000",))
     return root
 
 
@@ -103,9 +103,9 @@ def test_clear_errors(small: Path, tmp_path: Path) -> None:
         build_mosaic_vrt("LU000", 2021, root=str(root))
 
 
-def test_full_sample_brussels_mosaic(sample_dir: Path) -> None:
+def test_full_synthetic_data_brussels_mosaic(synthetic_dir: Path) -> None:
     for year in YEARS:
-        folder = sample_dir / "images" / "BE100" / str(year)
+        folder = synthetic_dir / "images" / "BE100" / str(year)
         tiles = sorted(folder.glob("*.tif"))
         _assert_mosaic_matches_tiles(folder / "mosaic.vrt", tiles[:: max(1, len(tiles) // 4)])
         with rasterio.open(folder / "mosaic.vrt") as mosaic:

@@ -111,19 +111,19 @@ def test_split_refuses_degenerate_inputs(records):
         split_by_blocks(records, val_fraction=1.5)
 
 
-def test_the_sample_models_split_of_the_sample_is_honest_and_covers_every_class(sample_dir):
+def test_the_pretrained_models_split_is_honest_and_covers_every_class(synthetic_dir):
     import numpy as np
 
     from landcover.training.io import labelled_records, read_label
-    from landcover.training.sample_model import sample_split
+    from landcover.training.pretrained import pretrained_split
     from landcover.training.split import shared_locations
 
-    records = labelled_records(str(sample_dir))
-    split = sample_split(records)
+    records = labelled_records(str(synthetic_dir))
+    split = pretrained_split(records)
     assert shared_locations(split) == set()
     assert {r.location for r in split.val}.isdisjoint({r.location for r in split.train})
     held_out = {r.location for r in split.val}
     assert 0.1 <= len(held_out) / len({r.location for r in records}) <= 0.3
     classes = set().union(*({int(v) for v in np.unique(read_label(r.label))} for r in split.val))
     assert classes - {0} == set(range(1, 11))
-    assert sample_split(records).val == split.val  # the same tiles every time
+    assert pretrained_split(records).val == split.val  # the same tiles every time

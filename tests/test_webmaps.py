@@ -122,7 +122,7 @@ def test_tile_map_has_every_part_a_map_needs() -> None:
     rgb = np.moveaxis(marker_image(), 0, -1)
     label = np.ones((250, 250), dtype=np.uint8)
     label[:, 100:] = 7
-    m = webmaps.tile_map(rgb, TRANSFORM, CRS, label=label, title="Test map - synthetic sample")
+    m = webmaps.tile_map(rgb, TRANSFORM, CRS, label=label, title="Test map - synthetic data")
     parts = webmaps.map_layers(m)
     assert len(parts["tiles"]) == 1 and len(parts["controls"]) == 1 and len(parts["legends"]) == 1
     assert [layer.layer_name for layer in parts["images"]] == [
@@ -134,7 +134,7 @@ def test_tile_map_has_every_part_a_map_needs() -> None:
     opaque = {tuple(int(v) for v in p) for p in label_pixels[label_pixels[..., 3] > 0][:, :3]}
     assert opaque == {tuple(int(CLASS_COLOURS[c][k : k + 2], 16) for k in (1, 3, 5)) for c in (1, 7)}
     html = m.get_root().render()
-    assert "Periodically herbaceous" in html and "Test map - synthetic sample" in html
+    assert "Periodically herbaceous" in html and "Test map - synthetic data" in html
     tooltip = next(layer for layer in parts["geojson"] if layer.layer_name == "Class names (hover)")
     names = {
         feature["properties"]["class_name"] for feature in json.loads(json.dumps(tooltip.data))["features"]

@@ -2,7 +2,7 @@
 and a self-contained environment (caches, offline switches) for every entry point.
 
 Every chapter, script and test goes through :func:`data_root`, so switching
-between the synthetic sample and the real bucket is one setting.
+between the synthetic data and the real bucket is one setting.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ DEFAULT_S3_ENDPOINT = "minio.lab.sspcloud.fr"
 
 DATA_ROOT_VARIABLE = "LANDCOVER_DATA_ROOT"
 ONLINE_VARIABLE = "LANDCOVER_ONLINE"
+CACHE_DIR_VARIABLE = "LANDCOVER_CACHE_DIR"
 
 # Variables that keep libraries quiet and offline; set only when the user has not.
 _OFFLINE_DEFAULTS = {
@@ -73,9 +74,19 @@ def setup_environment() -> None:
     Path(os.environ["MPLCONFIGDIR"]).mkdir(parents=True, exist_ok=True)
 
 
-def default_sample_root() -> Path:
-    """Where ``make data`` writes the synthetic sample."""
-    return project_root() / "data" / "sample"
+def default_synthetic_root() -> Path:
+    """Where ``make data`` writes the synthetic data."""
+    return project_root() / "data" / "synthetic"
+
+
+def cache_dir() -> Path:
+    """Folder for downloaded files the project keeps (``.cache/landcover`` in the project).
+
+    NUTS boundaries fetched from GISCO and copies of published models land here,
+    so a second run reads them from disk. ``LANDCOVER_CACHE_DIR`` moves it.
+    """
+    configured = os.environ.get(CACHE_DIR_VARIABLE, "").strip()
+    return Path(configured) if configured else project_root() / ".cache" / "landcover"
 
 
 def data_root() -> str:
@@ -86,7 +97,7 @@ def data_root() -> str:
     """
     value = os.environ.get(DATA_ROOT_VARIABLE, "").strip()
     if not value:
-        return str(default_sample_root())
+        return str(default_synthetic_root())
     if is_remote(value):
         return value.rstrip("/")
     path = Path(value).expanduser()

@@ -299,7 +299,7 @@ def add_class_legend(
 
 
 def add_title(m: Any, text: str) -> Any:
-    """A small title box at the top of the map (say what, where, and "synthetic sample")."""
+    """A small title box at the top of the map (say what, where, and "synthetic data")."""
     fragment = (
         f'<div class="{TITLE_CLASS}" style="position:absolute;top:10px;left:54px;z-index:1000;'
         "background:rgba(255,255,255,0.92);padding:4px 8px;border:1px solid #888;border-radius:4px;"

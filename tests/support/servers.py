@@ -194,7 +194,7 @@ class S3Server:
 
     @property
     def env(self) -> dict[str, str]:
-        """The variables that point s3fs (through landcover.data.storage) and GDAL at this server."""
+        """The variables that point s3fs (through landcover.storage) and GDAL at this server."""
         return {
             "AWS_ACCESS_KEY_ID": TEST_KEY,
             "AWS_SECRET_ACCESS_KEY": TEST_SECRET,

@@ -25,7 +25,7 @@ import nbformat
 from landcover.book.convert import Code, Converter, Markdown
 from landcover.book.project import Book, load_book
 from landcover.book.qmd import QmdDocument
-from landcover.data.storage import atomic_path, write_bytes_atomic
+from landcover.storage import atomic_path, write_bytes_atomic
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_LINE_RE = re.compile(r"Cell In\[\d+\], line (\d+)")

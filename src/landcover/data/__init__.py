@@ -1,8 +1,8 @@
 """Data access for the book: tiles, labels, tile indexes, regions, NUTS3 outlines, geocoding.
 
 Every function reads under the active data root (:func:`landcover.config.data_root`):
-a local folder (the synthetic sample by default), an ``https://`` base or an
-``s3://`` base, so chapters run unchanged on the sample and on the real bucket.
+a local folder (the synthetic data by default), an ``https://`` base or an
+``s3://`` base, so chapters run unchanged on the synthetic data and on the real bucket.
 
 >>> from landcover.data import geocode, nuts3_at, find_tile_at, read_tile
 >>> lon, lat = geocode("Luxembourg")                      # doctest: +SKIP
@@ -47,7 +47,7 @@ from landcover.data.regions import (
     nuts3_at,
     region_table,
 )
-from landcover.data.storage import (
+from landcover.storage import (
     exists,
     gdal_env,
     gdal_path,

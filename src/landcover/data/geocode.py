@@ -46,7 +46,7 @@ GAZETTEER: dict[str, tuple[float, float]] = {
     "Abrantes": (-8.1977, 39.4636),
     "Torres Novas": (-8.5398, 39.4810),
     "Entroncamento": (-8.4688, 39.4650),
-    # Capitals, for examples outside the sample regions
+    # Capitals, for examples outside the synthetic regions
     "Paris": (2.3522, 48.8566),
     "Lisbon": (-9.1393, 38.7223),
     "Vienna": (16.3738, 48.2082),

@@ -7,7 +7,7 @@ after its lower-left corner, with ``idx = 0``. With ``x0=4012000``,
 ``top=3016690`` and 25 columns this reproduces the published LU000 tile names.
 
 For a new region (:func:`region_grid`) the origin is its bounding box snapped
-outward to whole 10 m. The sample generator and the region download script
+outward to whole 10 m. The synthetic-data generator and the region download script
 both build tiles from this module, so their names and bounds cannot drift apart.
 """
 

@@ -14,7 +14,7 @@ import numpy as np
 from landcover.classes import remap_raw_clcplus
 from landcover.data.errors import DataFileError
 from landcover.data.paths import LABELS_DIR, TILE_SIZE_PX, label_path, resolve, split_tile_path
-from landcover.data.storage import read_bytes
+from landcover.storage import read_bytes
 
 #: Years with CLC+ Backbone labels in the bucket (there is no 2024 product).
 LABEL_YEARS: tuple[int, ...] = (2018, 2021)

@@ -14,7 +14,7 @@ import yaml
 from landcover.bands import N_BANDS
 from landcover.data.errors import DataFileError
 from landcover.data.paths import normalization_path, validate_nuts, validate_year
-from landcover.data.storage import read_text
+from landcover.storage import read_text
 
 
 class Normalization(NamedTuple):

@@ -10,7 +10,7 @@ Layout under the root (DESIGN section 3)::
     images/{NUTS3}/{year}/filename2bbox.parquet
     images/{NUTS3}/{year}/metrics-normalization.yaml
     labels/{NUTS3}/{year}/{xmin}_{ymin}_{idx}_{id}.npy
-    nuts/NUTS_RG_01M_2021_3035_LEVL_3.geojson          (sample only)
+    nuts/NUTS_RG_01M_2021_3035_LEVL_3.geojson          (synthetic data only)
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def normalization_path(nuts: str, year: int | str, root: str | None = None) -> s
 
 
 def nuts_file_path(root: str | None = None) -> str:
-    """Location of the NUTS3 GeoJSON shipped with the sample (``nuts/...geojson``)."""
+    """Location of the NUTS3 GeoJSON shipped with the synthetic data (``nuts/...geojson``)."""
     return join(_root(root), NUTS_DIR, NUTS3_FILENAME)
 
 

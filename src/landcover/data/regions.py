@@ -2,7 +2,7 @@
 
 Local folders and S3 buckets can be listed. An HTTPS server cannot, so there the
 published region table is checked entry by entry (does its tile index exist?),
-which also makes a sample served over HTTP list only its own regions.
+which also makes synthetic data served over HTTP list only its own regions.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from landcover.config import data_root, online_allowed, project_root
+from landcover.config import cache_dir, data_root, online_allowed
 from landcover.data.errors import DataFileError, OnlineAccessDisabled, RegionNotFoundError
 from landcover.data.paths import (
     GISCO_NUTS3_URL,
@@ -29,7 +29,7 @@ from landcover.data.paths import (
     nuts_file_path,
     validate_nuts,
 )
-from landcover.data.storage import exists, list_dirs, read_bytes, scheme_of, write_bytes_atomic
+from landcover.storage import exists, list_dirs, read_bytes, scheme_of, write_bytes_atomic
 
 #: Years of the pre-processed tiles.
 YEARS: tuple[int, ...] = (2018, 2021, 2024)
@@ -37,7 +37,6 @@ YEARS: tuple[int, ...] = (2018, 2021, 2024)
 #: Environment variables: where GISCO's NUTS file is fetched from (tests point it
 #: at a local stand-in) and where downloads are cached.
 GISCO_URL_VARIABLE = "LANDCOVER_GISCO_NUTS_URL"
-CACHE_DIR_VARIABLE = "LANDCOVER_CACHE_DIR"
 
 NUTS_CRS = "EPSG:3035"
 
@@ -165,12 +164,6 @@ def gisco_nuts3_url() -> str:
     return os.environ.get(GISCO_URL_VARIABLE, "").strip() or GISCO_NUTS3_URL
 
 
-def cache_dir() -> Path:
-    """Folder for downloaded reference files (``.cache/landcover`` in the project)."""
-    configured = os.environ.get(CACHE_DIR_VARIABLE, "").strip()
-    return Path(configured) if configured else project_root() / ".cache" / "landcover"
-
-
 def cached_download_path(url: str, folder: Path | None = None) -> Path:
     """Where the downloaded copy of ``url`` is kept: ``{folder}/{hash of the URL}-{file name}``.
 
@@ -226,7 +219,7 @@ def load_nuts3(region_ids: str | Iterable[str] | None = None, root: str | None =
     """NUTS 2021 level-3 outlines in EPSG:3035 (``NUTS_ID``, ``NUTS_NAME``, ``CNTR_CODE``, ...).
 
     Taken from ``{root}/nuts/NUTS_RG_01M_2021_3035_LEVL_3.geojson`` when the
-    data root has it (the sample does), else from a copy downloaded earlier, else
+    data root has it (the synthetic data does), else from a copy downloaded earlier, else
     from Eurostat GISCO, which needs ``LANDCOVER_ONLINE=1``. ``region_ids``
     keeps only the listed regions, in that order. ``frame.attrs["source"]`` says
     where the outlines came from.
@@ -282,6 +275,6 @@ def nuts3_at(lon: float, lat: float, nuts: gpd.GeoDataFrame | None = None, root:
         source = boundaries.attrs.get("source", "the NUTS3 boundaries")
         raise RegionNotFoundError(
             f"no NUTS3 region of {source} contains lon={lon}, lat={lat} "
-            "(longitude comes first; the sample data covers only a few regions)"
+            "(longitude comes first; the synthetic data covers only a few regions)"
         )
     return str(joined["NUTS_ID"].iloc[0])

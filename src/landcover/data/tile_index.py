@@ -23,7 +23,7 @@ import shapely
 from landcover.config import is_remote
 from landcover.data.errors import DataFileError, PointOutsideTilesError
 from landcover.data.paths import image_path, index_path, tile_stem, validate_nuts, validate_year
-from landcover.data.storage import open_binary
+from landcover.storage import open_binary
 
 INDEX_CRS = "EPSG:3035"
 _CACHE_SIZE = 32

@@ -16,7 +16,7 @@ from landcover.bands import BAND_NAMES, N_BANDS, band_index
 from landcover.data.errors import DataFileError
 from landcover.data.grid import TILE_CRS
 from landcover.data.paths import IMAGES_DIR, image_path, resolve
-from landcover.data.storage import open_raster
+from landcover.storage import open_raster
 
 
 def _band_indexes(bands: Sequence[int | str] | int | str) -> list[int]:

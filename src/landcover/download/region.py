@@ -36,9 +36,9 @@ from tqdm.auto import tqdm
 
 from landcover.data import paths
 from landcover.data.errors import DataFileError, RegionNotFoundError
-from landcover.data.regions import cache_dir as nuts_cache_dir
+from landcover.config import cache_dir as nuts_cache_dir
 from landcover.data.regions import cached_download_path, gisco_nuts3_url
-from landcover.data.storage import write_bytes_atomic
+from landcover.storage import write_bytes_atomic
 from landcover.download.grid import TILE_CRS, Tile, TileGrid, region_grid, tiles_over
 from landcover.download.patches import TileMosaic
 from landcover.download.products import ProductReader, eodata_filesystem
@@ -173,7 +173,7 @@ def load_region(nuts_id: str, source: str | None = None, cache_dir: Path | None 
 
     ``source`` defaults to GISCO's NUTS 2021 level-3 file
     (:func:`landcover.data.regions.gisco_nuts3_url`); a downloaded copy is kept
-    in ``cache_dir`` (default :func:`landcover.data.regions.cache_dir`). Raises
+    in ``cache_dir`` (default :func:`landcover.config.cache_dir`). Raises
     :class:`~landcover.data.errors.RegionNotFoundError` naming close matches when
     the code is not in the file.
     """

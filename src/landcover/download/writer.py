@@ -26,7 +26,7 @@ from rasterio.io import MemoryFile
 from landcover.bands import BAND_NAMES, N_BANDS
 from landcover.classes import N_CLASSES
 from landcover.data import paths
-from landcover.data.storage import get_file_system, s3_settings, scheme_of
+from landcover.storage import get_file_system, s3_settings, scheme_of
 from landcover.download.grid import TILE_CRS, Tile
 from landcover.sources.http import require_online
 

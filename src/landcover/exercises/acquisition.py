@@ -2,7 +2,7 @@
 
 The checks recompute what they compare against from the data under the active
 data root (tiles, labels, tile indexes, NUTS outlines), so they hold on the
-synthetic sample and on the real bucket alike, and no answer is stored here.
+synthetic data and on the real bucket alike, and no answer is stored here.
 A hint says what is wrong (band, shape, CRS, unit, resampling, year...), never
 the code of the answer.
 """

@@ -1,7 +1,7 @@
 """Checks for chapter 2, training a segmentation model.
 
-The chapter trains on a small, fixed part of the sample model's split (10 km
-blocks, ``SAMPLE_SPLIT``, drawn with the first seed whose held-out blocks hold
+The chapter trains on a small, fixed part of the pre-trained model's split (10 km
+blocks, ``PRETRAINED_SPLIT``, drawn with the first seed whose held-out blocks hold
 every class): every :data:`TRAIN_STRIDE`-th training tile and every
 :data:`VAL_STRIDE`-th held-out tile.
 The checks rebuild that split, the normalisation statistics and the label
@@ -49,16 +49,16 @@ def _root() -> str:
 @lru_cache(maxsize=4)
 def _split(root: str):
     from landcover.training.io import labelled_records
-    from landcover.training.sample_model import SAMPLE_SPLIT
+    from landcover.training.pretrained import PRETRAINED_SPLIT
     from landcover.training.split import first_seed_covering_classes, split_by_blocks
 
     records = labelled_records(root)
-    seed = first_seed_covering_classes(records, **SAMPLE_SPLIT)
-    return split_by_blocks(records, seed=seed, **SAMPLE_SPLIT)
+    seed = first_seed_covering_classes(records, **PRETRAINED_SPLIT)
+    return split_by_blocks(records, seed=seed, **PRETRAINED_SPLIT)
 
 
 def chapter_split():
-    """The split of the sample model (10 km blocks, first seed covering every class), as the chapter makes it."""
+    """The split of the pre-trained model (10 km blocks, first seed covering every class), as the chapter makes it."""
     return _split(_root())
 
 

@@ -81,7 +81,7 @@ def load_params(path_or_url: str | os.PathLike[str]) -> dict[str, Any]:
     A folder (or URL ending in ``/``) is taken to hold ``params.json``, e.g. the
     ``artifacts/`` folder of a published run.
     """
-    from landcover.data.storage import read_bytes
+    from landcover.storage import read_bytes
 
     location = os.fspath(path_or_url)
     if location.endswith("/") or (os.path.isdir(location) and not location.startswith(("http", "s3://"))):

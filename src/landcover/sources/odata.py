@@ -27,7 +27,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from tqdm.auto import tqdm
 
-from landcover.data.storage import atomic_path
+from landcover.storage import atomic_path
 from landcover.sources.http import DEFAULT_TIMEOUT, ServiceError, check_response, new_session, require_online
 
 #: The OData catalogue root (real default); products are under ``/Products``.

@@ -14,7 +14,7 @@ Modules, each with one job:
 - :mod:`~landcover.training.tracking` and :mod:`~landcover.training.pyfunc`: MLflow;
 - :mod:`~landcover.training.pipeline`: :func:`train_model`, everything in one call;
 - :mod:`~landcover.training.publish`: the published-artifacts layout under the data root;
-- :mod:`~landcover.training.sample_model`: ``make model``.
+- :mod:`~landcover.training.pretrained`: ``make model``.
 
 Names below are imported lazily, so ``import landcover.training`` stays cheap.
 

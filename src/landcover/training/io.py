@@ -1,7 +1,7 @@
 """The training pairs (image tile, label array) of the data root, as records.
 
 Reading goes through the shared data layer (:mod:`landcover.data`), so the
-same code runs on the local sample, the HTTPS bucket or the S3 bucket. This
+same code runs on the local synthetic data, the HTTPS bucket or the S3 bucket. This
 module only adds what training needs on top: one :class:`TileRecord` per
 labelled tile, with its ground location (used by the honest split).
 
@@ -26,7 +26,7 @@ from landcover.data.labels import LABEL_YEARS, load_label
 from landcover.data.normalization import load_normalization, parse_normalization
 from landcover.data.paths import NORMALIZATION_FILENAME, image_path, label_path, tile_bounds_from_name, tile_stem
 from landcover.data.regions import available_years, list_regions
-from landcover.data.storage import exists, read_text
+from landcover.storage import exists, read_text
 from landcover.data.tile_index import load_tile_index
 from landcover.data.tiles import get_satellite_image
 

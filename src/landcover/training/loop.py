@@ -31,7 +31,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 
-from landcover.data.storage import atomic_path
+from landcover.storage import atomic_path
 from landcover.training.loss import SegmentationLoss, upsample_logits
 from landcover.training.metrics import ConfusionMatrix, Scores, scores_from_confusion
 

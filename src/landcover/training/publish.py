@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from landcover.config import REAL_BUCKET_HTTPS, REAL_BUCKET_S3, data_root, is_remote
-from landcover.data.storage import write_bytes_atomic
+from landcover.storage import write_bytes_atomic
 
 PUBLISHED_DIR = "mlflow-artifacts"
 LATEST_FILENAME = "latest.json"
@@ -181,7 +181,7 @@ def _created(artifacts: Path) -> str:
 
 def published_index(root: str | None = None) -> dict[str, Any] | None:
     """The content of ``mlflow-artifacts/latest.json`` under the data root, or ``None``."""
-    from landcover.data.storage import read_bytes
+    from landcover.storage import read_bytes
 
     try:
         return json.loads(read_bytes(_join(published_root(_root(root)), LATEST_FILENAME)))
@@ -197,7 +197,7 @@ def published_model_location(root: str | None = None) -> PublishedModel:
     bucket, whose model is published outside the data prefix, returns that
     model. Raises ``FileNotFoundError`` (suggesting ``make model``) otherwise.
     """
-    from landcover.data.storage import read_bytes
+    from landcover.storage import read_bytes
 
     root = _root(root)
     base = published_root(root)
@@ -218,13 +218,13 @@ def published_model_location(root: str | None = None) -> PublishedModel:
             parts = published.rstrip("/").split("/")
             return PublishedModel(published, parts[-3], parts[-2])
     raise FileNotFoundError(
-        f"no published model under {base}: run `make model` (python -m landcover.training.sample_model)"
+        f"no published model under {base}: run `make model` (python -m landcover.training.pretrained)"
     )
 
 
 def _download_model_folder(published: PublishedModel, destination: Path) -> None:
     """Copy a remote published ``model/`` folder to ``destination`` (manifest over HTTPS, listing on S3)."""
-    from landcover.data.storage import get_file_system, read_bytes
+    from landcover.storage import get_file_system, read_bytes
 
     location = published.location
     try:
@@ -255,7 +255,7 @@ def load_published_model(published: PublishedModel | None = None, *, root: str |
     """
     import mlflow
 
-    from landcover.data.regions import cache_dir
+    from landcover.config import cache_dir
     from landcover.inference.predict import load_params
 
     published = published or published_model_location(root)

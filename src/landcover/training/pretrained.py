@@ -1,7 +1,7 @@
-"""Train and publish the pre-trained sample model (``make model``), so chapter 3 runs without chapter 2.
+"""Train and publish the pre-trained model (``make model``), so chapter 3 runs without chapter 2.
 
-``python -m landcover.training.sample_model`` trains the small default
-SegFormer on the synthetic sample (``data/sample``), validates it on spatial
+``python -m landcover.training.pretrained`` trains the small default
+SegFormer on the synthetic data (``data/synthetic``), validates it on spatial
 blocks never seen in training, and publishes it in both forms:
 
 - a version of ``segmentation-sentinel2-model`` in the MLflow registry of the
@@ -10,7 +10,7 @@ blocks never seen in training, and publishes it in both forms:
   ``mlflow-artifacts/{experiment_id}/{run_id}/artifacts/{model/,params.json}``
   (see :mod:`landcover.training.publish`).
 
-It does nothing when both are already there and the model loads ("sample
+It does nothing when both are already there and the model loads ("pre-trained
 model present"); ``--force`` retrains.
 """
 
@@ -34,17 +34,17 @@ if TYPE_CHECKING:
     from landcover.training.io import TileRecord
     from landcover.training.split import Split
 
-#: The marker the sample generator writes last (the sample is complete when it exists).
-SAMPLE_MARKER = ".sample-complete.json"
-#: MLflow experiment of the sample model.
-SAMPLE_EXPERIMENT = "sample-model"
+#: The marker the synthetic-data generator writes last (the synthetic data is complete when it exists).
+SYNTHETIC_MARKER = ".synthetic-complete.json"
+#: MLflow experiment of the pre-trained model.
+PRETRAINED_EXPERIMENT = "pretrained-model"
 
-#: Settings of the sample model: the ``tiny`` SegFormer on tiles upsampled 2x
+#: Settings of the pre-trained model: the ``tiny`` SegFormer on tiles upsampled 2x
 #: (``augment_size`` 500, so its 1/4-resolution logits fall every 2 pixels of
 #: the 10 m tiles, as the original's 512), trained on random 96-pixel crops
 #: (48 x 48 original pixels) in batches of 8, each tile cropped 8 times per
 #: epoch; validated on whole held-out tiles after each epoch.
-SAMPLE_CONFIG = TrainConfig(
+PRETRAINED_CONFIG = TrainConfig(
     model_size="tiny",
     epochs=8,
     batch_size=8,
@@ -58,46 +58,46 @@ SAMPLE_CONFIG = TrainConfig(
     patience=None,
     seed=2026,
 )
-#: How the sample is split: 10 km blocks (4 x 4 tiles), about 20 % of the
+#: How the synthetic data is split: 10 km blocks (4 x 4 tiles), about 20 % of the
 #: locations held out; the block draw is the first one whose held-out tiles
 #: contain all ten classes (see :func:`~landcover.training.split.first_seed_covering_classes`).
-SAMPLE_SPLIT = {"block_size_m": 10_000.0, "val_fraction": 0.2}
+PRETRAINED_SPLIT = {"block_size_m": 10_000.0, "val_fraction": 0.2}
 
 
-def sample_split(records: Sequence[TileRecord], *, progress: bool = False) -> Split:
-    """The sample model's split of ``records``: its held-out tiles are the honest test set.
+def pretrained_split(records: Sequence[TileRecord], *, progress: bool = False) -> Split:
+    """The pre-trained model's split of ``records``: its held-out tiles are the honest test set.
 
     Chapter 2 rebuilds it step by step; later chapters call this to judge the
-    sample model only on tiles it never saw.
+    pre-trained model only on tiles it never saw.
     """
     from landcover.training.split import first_seed_covering_classes, split_by_blocks
 
-    seed = first_seed_covering_classes(records, progress=progress, **SAMPLE_SPLIT)
-    return split_by_blocks(records, seed=seed, **SAMPLE_SPLIT)
+    seed = first_seed_covering_classes(records, progress=progress, **PRETRAINED_SPLIT)
+    return split_by_blocks(records, seed=seed, **PRETRAINED_SPLIT)
 
 
-def sample_config_key(config: TrainConfig | None = None) -> str:
-    """A short fingerprint of the sample-model settings: a published model made with others is rebuilt."""
+def pretrained_config_key(config: TrainConfig | None = None) -> str:
+    """A short fingerprint of the pre-trained model's settings: a published model made with others is rebuilt."""
     import hashlib
 
-    config = SAMPLE_CONFIG if config is None else config
+    config = PRETRAINED_CONFIG if config is None else config
     from landcover.training.model import MODEL_SIZES
 
-    text = json.dumps([asdict(config), SAMPLE_SPLIT, MODEL_SIZES[config.model_size]], sort_keys=True)
+    text = json.dumps([asdict(config), PRETRAINED_SPLIT, MODEL_SIZES[config.model_size]], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _check_sample(root: str) -> None:
+def _check_synthetic_data(root: str) -> None:
     if is_remote(root):
-        raise SystemExit(f"the sample model is published under a local data root; {root} is remote")
-    if not (Path(root) / SAMPLE_MARKER).exists():
+        raise SystemExit(f"the pre-trained model is published under a local data root; {root} is remote")
+    if not (Path(root) / SYNTHETIC_MARKER).exists():
         raise SystemExit(
-            f"no complete sample at {root} ({SAMPLE_MARKER} missing): run `make data` "
-            "(python -m landcover.sample --out data/sample) first"
+            f"no complete synthetic data at {root} ({SYNTHETIC_MARKER} missing): run `make data` "
+            "(python -m landcover.synthetic --out data/synthetic) first"
         )
 
 
-def sample_model_status(root: str | None = None) -> tuple[bool, str]:
+def pretrained_model_status(root: str | None = None) -> tuple[bool, str]:
     """``(present, reason)``: whether a loadable published model exists and is registered here."""
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -111,7 +111,7 @@ def sample_model_status(root: str | None = None) -> tuple[bool, str]:
     except FileNotFoundError:
         return False, "no published model under the data root"
     index = published_index(root) or {}
-    if index.get("sample_config") != sample_config_key():
+    if index.get("pretrained_config") != pretrained_config_key():
         return False, "the published model was trained with other settings"
     try:
         load_published_model(published)
@@ -126,15 +126,15 @@ def sample_model_status(root: str | None = None) -> tuple[bool, str]:
     return True, f"{published.location} (run {published.run_id})"
 
 
-def train_sample_model(
+def train_pretrained_model(
     root: str | None = None,
     *,
-    config: TrainConfig = SAMPLE_CONFIG,
-    experiment: str = SAMPLE_EXPERIMENT,
+    config: TrainConfig = PRETRAINED_CONFIG,
+    experiment: str = PRETRAINED_EXPERIMENT,
     publish_root: str | None = None,
     progress: bool = True,
 ):
-    """Train on the sample, register the model and publish it; returns ``(TrainingRun, PublishedModel)``.
+    """Train on the synthetic data, register the model and publish it; returns ``(TrainingRun, PublishedModel)``.
 
     ``publish_root``: where the published-artifacts layout goes (default: ``root``).
     """
@@ -144,24 +144,24 @@ def train_sample_model(
 
     root = data_root() if root is None else root
     records = labelled_records(root)
-    split = sample_split(records, progress=progress)
-    checkpoints = Path(tempfile.mkdtemp(prefix="sample-model-checkpoints-"))
+    split = pretrained_split(records, progress=progress)
+    checkpoints = Path(tempfile.mkdtemp(prefix="pretrained-model-checkpoints-"))
     try:
         run = train_model(
             records,
             split=split,
             config=config,
             experiment=experiment,
-            run_name="sample-model",
+            run_name="pretrained-model",
             checkpoint_dir=checkpoints,
             progress=progress,
-            tags={"data": "synthetic sample (not real imagery)", "data_root": root},
+            tags={"data": "synthetic data (not real imagery)", "data_root": root},
         )
     finally:
         shutil.rmtree(checkpoints, ignore_errors=True)
     published = publish_run(
         run.run_id, publish_root or root, model_uri=run.model_uri, model_name="segmentation-sentinel2-model",
-        model_version=run.registered_version, extra={"sample_config": sample_config_key(config)},
+        model_version=run.registered_version, extra={"pretrained_config": pretrained_config_key(config)},
     )
     return run, published
 
@@ -171,7 +171,7 @@ def _report(run, published, seconds: float) -> str:
 
     scores = run.fit.best_scores
     lines = [
-        f"sample model trained in {seconds / 60:.1f} min ({run.fit.train_seconds:.0f} s in the training loop), "
+        f"pre-trained model trained in {seconds / 60:.1f} min ({run.fit.train_seconds:.0f} s in the training loop), "
         f"best epoch {run.fit.best_epoch}",
         f"validation ({run.data.split.description}; {len(run.data.split.val)} tiles): "
         f"mIoU {scores.miou:.3f}, overall accuracy {scores.overall_accuracy:.3f}",
@@ -191,12 +191,12 @@ def _report(run, published, seconds: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m landcover.training.sample_model",
-        description="Train the pre-trained sample model on the synthetic sample and publish it.",
+        prog="python -m landcover.training.pretrained",
+        description="Train the pre-trained model on the synthetic data and publish it.",
     )
-    parser.add_argument("--force", action="store_true", help="retrain even when a sample model is present")
-    parser.add_argument("--data-root", default=None, help="local sample folder (default: the active data root)")
-    parser.add_argument("--epochs", type=int, default=None, help=f"epochs (default {SAMPLE_CONFIG.epochs})")
+    parser.add_argument("--force", action="store_true", help="retrain even when a pre-trained model is present")
+    parser.add_argument("--data-root", default=None, help="local synthetic-data folder (default: the active data root)")
+    parser.add_argument("--epochs", type=int, default=None, help=f"epochs (default {PRETRAINED_CONFIG.epochs})")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 
@@ -205,18 +205,18 @@ def main(argv: list[str] | None = None) -> int:
     root = args.data_root or data_root()
     if not is_remote(root):
         root = str(Path(root).resolve())
-    _check_sample(root)
+    _check_synthetic_data(root)
     if not args.force:
-        present, reason = sample_model_status(root)
+        present, reason = pretrained_model_status(root)
         if present:
-            print(f"sample model present: {reason}")
+            print(f"pre-trained model present: {reason}")
             return 0
-        print(f"training the sample model: {reason}")
-    config = SAMPLE_CONFIG if args.epochs is None else replace(SAMPLE_CONFIG, epochs=args.epochs)
+        print(f"training the pre-trained model: {reason}")
+    config = PRETRAINED_CONFIG if args.epochs is None else replace(PRETRAINED_CONFIG, epochs=args.epochs)
     print(f"MLflow tracking URI: {mlflow.get_tracking_uri()}")
     print(f"settings: {json.dumps(asdict(config))}")
     started = time.perf_counter()
-    run, published = train_sample_model(root, config=config, progress=not args.quiet)
+    run, published = train_pretrained_model(root, config=config, progress=not args.quiet)
     print(_report(run, published, time.perf_counter() - started))
     return 0
 

@@ -1,6 +1,6 @@
 """Random building blocks of the simulator: seeded generators, smooth noise, parcels.
 
-Everything random in the sample goes through :func:`rng_for`, whose streams
+Everything random in the synthetic data goes through :func:`rng_for`, whose streams
 depend only on the global seed and stable keys (region, window, tile id, year),
 never on process scheduling: the output is the same with 1 or 8 workers.
 """
@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 from scipy import ndimage
 
-#: Global seed of the sample (part of the manifest).
+#: Global seed of the synthetic data (part of the manifest).
 SEED = 20260101
 
 

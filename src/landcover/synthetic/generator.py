@@ -1,4 +1,4 @@
-"""Generate the whole sample: simulate windows, render tiles in a process pool, write index files.
+"""Generate all the synthetic data: simulate windows, render tiles in a process pool, write index files.
 
 Order of work: remove the old manifest and leftovers, simulate each window's
 landscape (one task per window), render every cell (one task per cell, all
@@ -21,28 +21,28 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from landcover.classes import CLASSES, class_table
-from landcover.sample.landscape import simulate_window
-from landcover.sample.manifest import (
+from landcover.synthetic.landscape import simulate_window
+from landcover.synthetic.manifest import (
     GENERATOR_VERSION,
     MANIFEST_NAME,
     NUTS_RELPATH,
     config_key,
     read_manifest,
-    sample_status,
+    synthetic_status,
 )
-from landcover.sample.noise import SEED
-from landcover.sample.readme import sample_readme
-from landcover.sample.regions import (
+from landcover.synthetic.noise import SEED
+from landcover.synthetic.readme import synthetic_readme
+from landcover.synthetic.regions import (
     LABEL_YEARS,
     MOSAIC_REGIONS,
-    SAMPLE_REGIONS,
+    SYNTHETIC_REGIONS,
     YEARS,
-    SampleRegion,
+    SyntheticRegion,
     region_by_id,
 )
-from landcover.sample.scenarios import recipe_for
-from landcover.sample.tiles import TileResult, jobs_for_window, render_tile
-from landcover.sample.writer import (
+from landcover.synthetic.scenarios import recipe_for
+from landcover.synthetic.tiles import TileResult, jobs_for_window, render_tile
+from landcover.synthetic.writer import (
     remove_partials,
     write_index,
     write_json,
@@ -53,16 +53,16 @@ from landcover.sample.writer import (
 
 #: Sub-folders the generator owns (and prunes); anything else under the root is left alone.
 OWNED_FOLDERS = ("images", "labels", "nuts")
-README_MARKER = "SYNTHETIC sample dataset"
+README_MARKER = "SYNTHETIC dataset"
 
 
-class SampleError(RuntimeError):
-    """The sample cannot be generated where asked (bad folder, not writable...)."""
+class SyntheticDataError(RuntimeError):
+    """The synthetic data cannot be generated where asked (bad folder, not writable...)."""
 
 
 @dataclass
 class GenerationReport:
-    """What a call to :func:`generate_sample` did."""
+    """What a call to :func:`generate_synthetic` did."""
 
     root: Path
     skipped: bool
@@ -86,21 +86,21 @@ class GenerationReport:
         return {k: float(counts[k] / total) for k in range(1, 11)}
 
 
-def generate_sample(
+def generate_synthetic(
     out: str | os.PathLike,
     *,
-    regions: Sequence[SampleRegion | str] = SAMPLE_REGIONS,
+    regions: Sequence[SyntheticRegion | str] = SYNTHETIC_REGIONS,
     workers: int = 2,
     force: bool = False,
     progress: bool = True,
     mosaic_regions: tuple[str, ...] | None = None,
 ) -> GenerationReport:
-    """Write the synthetic sample under ``out``; skip when a complete sample of this version is there.
+    """Write the synthetic data under ``out``; skip when complete synthetic data of this version is there.
 
-    ``regions`` selects what to generate (sample regions or their NUTS ids; tests
-    pass a tiny configuration such as :data:`~landcover.sample.regions.SMALL_REGIONS`);
+    ``regions`` selects what to generate (synthetic regions or their NUTS ids; tests
+    pass a tiny configuration such as :data:`~landcover.synthetic.regions.SMALL_REGIONS`);
     ``workers`` processes share the work (1 runs everything in this process; the
-    bytes are the same either way); ``force`` regenerates even a complete sample;
+    bytes are the same either way); ``force`` regenerates even complete synthetic data;
     ``mosaic_regions`` get a ``mosaic.vrt`` per year (default: BE100 when generated).
     """
     started = time.perf_counter()
@@ -116,9 +116,9 @@ def generate_sample(
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
 
-    status = sample_status(root, key)
+    status = synthetic_status(root, key)
     if status.complete and not force:
-        return GenerationReport(root, skipped=True, reason="sample data complete, nothing to do")
+        return GenerationReport(root, skipped=True, reason="synthetic data complete, nothing to do")
     _check_ours(root)
     (root / MANIFEST_NAME).unlink(missing_ok=True)  # from now on the folder is "incomplete"
     remove_partials(root)
@@ -144,7 +144,7 @@ def generate_sample(
     write_json(
         root / MANIFEST_NAME,
         {
-            "generator": "landcover.sample",
+            "generator": "landcover.synthetic",
             "version": GENERATOR_VERSION,
             "seed": SEED,
             "config": key,
@@ -164,33 +164,33 @@ def _prepare_root(out: str | os.PathLike) -> Path:
     """Create the output folder (or explain why it cannot be used)."""
     root = Path(out).expanduser()
     if root.exists() and not root.is_dir():
-        raise SampleError(f"--out {root} exists and is not a folder")
+        raise SyntheticDataError(f"--out {root} exists and is not a folder")
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SampleError(f"cannot create the output folder {root}: {exc.strerror or exc}") from exc
+        raise SyntheticDataError(f"cannot create the output folder {root}: {exc.strerror or exc}") from exc
     if not os.access(root, os.W_OK | os.X_OK):
-        raise SampleError(f"the output folder {root} is not writable")
+        raise SyntheticDataError(f"the output folder {root} is not writable")
     return root.resolve()
 
 
 def _check_ours(root: Path) -> None:
-    """Refuse to write into a folder that holds data but is not a synthetic sample (a bucket copy, say)."""
+    """Refuse to write into a folder that holds data but was not made by this generator (a bucket copy, say)."""
     manifest = read_manifest(root)
-    if manifest is not None and manifest.get("generator") == "landcover.sample":
+    if manifest is not None and manifest.get("generator") == "landcover.synthetic":
         return
     readme = root / "README.md"
     if readme.exists() and README_MARKER in readme.read_text(encoding="utf-8", errors="replace"):
         return
     held = [name for name in (*OWNED_FOLDERS, "README.md") if (root / name).exists()]
     if held:
-        raise SampleError(
-            f"{root} already holds {', '.join(held)} but is not a synthetic sample "
-            "(no sample manifest or README); choose an empty folder or move its contents away"
+        raise SyntheticDataError(
+            f"{root} already holds {', '.join(held)} but was not made by this generator "
+            "(no synthetic-data manifest or README); choose an empty folder or move its contents away"
         )
 
 
-def _windows(regions: tuple[SampleRegion, ...]):
+def _windows(regions: tuple[SyntheticRegion, ...]):
     for region in regions:
         names = list(dict.fromkeys(cell.window for cell in region.cells))
         for name in names:
@@ -198,7 +198,7 @@ def _windows(regions: tuple[SampleRegion, ...]):
 
 
 def _render_all(
-    root: Path, regions: tuple[SampleRegion, ...], workers: int, progress: bool
+    root: Path, regions: tuple[SyntheticRegion, ...], workers: int, progress: bool
 ) -> list[TileResult]:
     windows = list(_windows(regions))
     n_cells = sum(len(cells) for _, _, cells in windows)
@@ -281,7 +281,7 @@ def _write_indexes(root: Path, results: list[TileResult]) -> list[tuple[str, int
 
 
 def _write_extras(
-    root: Path, regions: tuple[SampleRegion, ...], report: GenerationReport, mosaic_regions: tuple[str, ...]
+    root: Path, regions: tuple[SyntheticRegion, ...], report: GenerationReport, mosaic_regions: tuple[str, ...]
 ) -> list[tuple[str, int]]:
     """NUTS outlines, class table, README and mosaics."""
     from landcover.data.mosaic import build_mosaic_vrt
@@ -298,7 +298,7 @@ def _write_extras(
     named_shares = {k: {names[c]: s for c, s in v.items()} for k, v in shares.items()}
     write_text(
         root / "README.md",
-        sample_readme(
+        synthetic_readme(
             regions,
             GENERATOR_VERSION,
             SEED,

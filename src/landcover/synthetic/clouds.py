@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from landcover.sample.noise import fractal_noise, smoothstep
+from landcover.synthetic.noise import fractal_noise, smoothstep
 
 #: Mean number of cloud systems per tile-sized cell of a window.
 CLOUD_SYSTEMS_PER_CELL = 0.05

@@ -1,6 +1,6 @@
-"""Command line: ``python -m landcover.sample --out data/sample [--force] [--workers N]``.
+"""Command line: ``python -m landcover.synthetic --out data/synthetic [--force] [--workers N]``.
 
-Exits at once when a complete sample of this generator version is already
+Exits at once when complete synthetic data of this generator version is already
 there; ``--force`` regenerates; ``--check`` only validates an existing folder.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from landcover.config import default_sample_root
+from landcover.config import default_synthetic_root
 
 
 def _positive(text: str) -> int:
@@ -25,13 +26,13 @@ def _positive(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m landcover.sample",
-        description="Generate the SYNTHETIC sample dataset (Sentinel-2-like tiles, CLC+-like labels) "
+        prog="python -m landcover.synthetic",
+        description="Generate the SYNTHETIC dataset (Sentinel-2-like tiles, CLC+-like labels) "
         "in the layout of the real bucket.",
     )
-    parser.add_argument("--out", default=str(default_sample_root()),
+    parser.add_argument("--out", default=str(default_synthetic_root()),
                         help="output folder (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--force", action="store_true", help="regenerate even if the sample is complete")
+    parser.add_argument("--force", action="store_true", help="regenerate even if the synthetic data is complete")
     parser.add_argument(
         "--workers", type=_positive, default=2, help="worker processes (default: %(default)s)"
     )
@@ -45,18 +46,25 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = build_parser().parse_args(argv)
-    from landcover.sample.generator import SampleError, generate_sample
-    from landcover.sample.manifest import validate_sample
+    from landcover.synthetic.generator import SyntheticDataError, generate_synthetic
+    from landcover.synthetic.legacy import LEGACY_FOLDER_NAME, adopt_legacy_folder
+    from landcover.synthetic.manifest import validate_synthetic
+
+    default = default_synthetic_root()
+    if Path(args.out).resolve() == default.resolve():
+        legacy = default.with_name(LEGACY_FOLDER_NAME)
+        if adopt_legacy_folder(default, legacy):
+            print(f"moved the synthetic data of an earlier edition from {legacy} to {default}")
 
     if args.check:
-        problems = validate_sample(args.out)
+        problems = validate_synthetic(args.out)
         for problem in problems:
             print(f"problem: {problem}", file=sys.stderr)
         print(f"{args.out}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
         return 0 if not problems else 1
     try:
-        report = generate_sample(args.out, workers=args.workers, force=args.force, progress=not args.quiet)
-    except SampleError as exc:
+        report = generate_synthetic(args.out, workers=args.workers, force=args.force, progress=not args.quiet)
+    except SyntheticDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if report.skipped:

@@ -1,4 +1,4 @@
-"""The sample regions: real NUTS3 ids, approximate outlines and their tile grids.
+"""The synthetic regions: real NUTS3 ids, approximate outlines and their tile grids.
 
 Tiles follow the bucket's convention (:class:`~landcover.data.grid.TileGrid`):
 a grid of 2,500 m cells (250 px of 10 m) in EPSG:3035, numbered row-major from
@@ -22,7 +22,7 @@ from shapely import Polygon, box, transform
 from landcover.data.grid import TileGrid, region_grid
 from landcover.data.paths import PIXEL_SIZE_M, TILE_SIZE_PX, format_tile_name
 
-#: Years of the sample, and the years that come with labels (as in the bucket).
+#: Years of the synthetic data, and the years that come with labels (as in the bucket).
 YEARS: tuple[int, ...] = (2018, 2021, 2024)
 LABEL_YEARS: tuple[int, ...] = (2018, 2021)
 
@@ -48,7 +48,7 @@ def xy_to_lonlat(x: float, y: float) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Window:
-    """A block of grid cells to sample: rows ``row0 .. row1 - 1``, cols ``col0 .. col1 - 1``."""
+    """A block of grid cells to simulate: rows ``row0 .. row1 - 1``, cols ``col0 .. col1 - 1``."""
 
     row0: int
     row1: int
@@ -59,7 +59,7 @@ class Window:
 
 @dataclass(frozen=True)
 class Cell:
-    """One tile location of the sample (the same for every year)."""
+    """One tile location of the synthetic data (the same for every year)."""
 
     nuts_id: str
     row: int
@@ -75,8 +75,8 @@ class Cell:
 
 
 @dataclass(frozen=True)
-class SampleRegion:
-    """A NUTS3 region of the sample: identity, outline, grid and the sampled windows."""
+class SyntheticRegion:
+    """A NUTS3 region of the synthetic data: identity, outline, grid and the simulated windows."""
 
     nuts_id: str
     name: str
@@ -92,7 +92,7 @@ class SampleRegion:
 
     @cached_property
     def cells(self) -> tuple[Cell, ...]:
-        """The sampled cells that intersect the outline, in tile-id order."""
+        """The simulated cells that intersect the outline, in tile-id order."""
         windows = self.windows or (Window(0, self.grid.nrows, 0, self.grid.ncols),)
         found: dict[int, Cell] = {}
         for window in windows:
@@ -154,35 +154,35 @@ _PT16I = (
 #: The real LU000 grid of the bucket (reproduces tiles 637, 402 and 354 of the original book).
 LU000_GRID = TileGrid(x0=4012000.0, top=3016690.0, ncols=25, nrows=34)
 
-#: The sample, region by region. ~120 locations x 3 years keeps generation under
-#: 90 s and 400 MB: LU000 is sampled in two windows (around Luxembourg City,
+#: The synthetic data, region by region. ~120 locations x 3 years keeps generation under
+#: 90 s and 400 MB: LU000 is simulated in two windows (around Luxembourg City,
 #: holding tile 637, and in the west, holding 354 and 402); BE100 and AT332 are
 #: complete (every cell meeting the outline); PT16I is a 4 x 4 window at Tomar.
-SAMPLE_REGIONS: tuple[SampleRegion, ...] = (
-    SampleRegion(
+SYNTHETIC_REGIONS: tuple[SyntheticRegion, ...] = (
+    SyntheticRegion(
         "LU000", "Luxembourg", "LU", _LU000, LU000_GRID,
         windows=(Window(24, 29, 9, 14, "city"), Window(14, 18, 2, 6, "west")),
     ),
-    SampleRegion("BE100", "Arr. de Bruxelles-Capitale/Arr. Brussel-Hoofdstad", "BE", _BE100,
+    SyntheticRegion("BE100", "Arr. de Bruxelles-Capitale/Arr. Brussel-Hoofdstad", "BE", _BE100,
                  grid_for_outline(_BE100), windows=None),
-    SampleRegion("AT332", "Innsbruck", "AT", _AT332, grid_for_outline(_AT332), windows=None),
-    SampleRegion("PT16I", "Médio Tejo", "PT", _PT16I, grid_for_outline(_PT16I),
+    SyntheticRegion("AT332", "Innsbruck", "AT", _AT332, grid_for_outline(_AT332), windows=None),
+    SyntheticRegion("PT16I", "Médio Tejo", "PT", _PT16I, grid_for_outline(_PT16I),
                  windows=(Window(9, 13, 11, 15, "tomar"),)),
 )  # fmt: skip
 
 #: A tiny configuration for tests: four LU000 cells around tile 637.
-SMALL_REGIONS: tuple[SampleRegion, ...] = (
-    SampleRegion("LU000", "Luxembourg", "LU", _LU000, LU000_GRID, windows=(Window(25, 27, 11, 13, "city"),)),
+SMALL_REGIONS: tuple[SyntheticRegion, ...] = (
+    SyntheticRegion("LU000", "Luxembourg", "LU", _LU000, LU000_GRID, windows=(Window(25, 27, 11, 13, "city"),)),
 )
 
-#: The region whose yearly folders get a ``mosaic.vrt`` in the full sample.
+#: The region whose yearly folders get a ``mosaic.vrt`` in the full synthetic data.
 MOSAIC_REGIONS: tuple[str, ...] = ("BE100",)
 
 
-def region_by_id(nuts_id: str, regions: tuple[SampleRegion, ...] = SAMPLE_REGIONS) -> SampleRegion:
-    """The sample region with this NUTS3 id."""
+def region_by_id(nuts_id: str, regions: tuple[SyntheticRegion, ...] = SYNTHETIC_REGIONS) -> SyntheticRegion:
+    """The synthetic region with this NUTS3 id."""
     for region in regions:
         if region.nuts_id == nuts_id:
             return region
     known = ", ".join(r.nuts_id for r in regions)
-    raise ValueError(f"unknown sample region {nuts_id!r}; the sample holds {known}")
+    raise ValueError(f"unknown synthetic region {nuts_id!r}; the synthetic data holds {known}")

@@ -1,4 +1,4 @@
-"""The land-cover simulator: from a recipe to 10 m maps of one sampled window, for each year.
+"""The land-cover simulator: from a recipe to 10 m maps of one simulated window, for each year.
 
 The window (its tiles plus a halo) is built in layers, each a job a reader can
 picture: water (meandering rivers, lakes), roads and runways, towns (blocks
@@ -11,7 +11,7 @@ pine, alpine grass, lichens and rock. Between years, towns grow into fields
 
 The result, per year, is a label map (CLC+ classes 1..10) and a scene: two
 materials per pixel with a mixing fraction, a brightness and a SWIR-moisture
-factor, which :mod:`landcover.sample.spectra` turns into reflectance.
+factor, which :mod:`landcover.synthetic.spectra` turns into reflectance.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from scipy import ndimage
 from scipy.special import ndtr, ndtri
 from shapely import LineString, Polygon, affinity
 
-from landcover.sample.clouds import cloud_fields
-from landcover.sample.noise import (
+from landcover.synthetic.clouds import cloud_fields
+from landcover.synthetic.noise import (
     boundaries,
     fractal_noise,
     jittered_voronoi,
@@ -35,9 +35,9 @@ from landcover.sample.noise import (
     smoothstep,
     strip_parcels,
 )
-from landcover.sample.regions import PIXEL_M, YEARS, Cell, SampleRegion, lonlat_to_3035
-from landcover.sample.scenarios import Blob, Line, Recipe
-from landcover.sample.spectra import MATERIAL_ID as M
+from landcover.synthetic.regions import PIXEL_M, YEARS, Cell, SyntheticRegion, lonlat_to_3035
+from landcover.synthetic.scenarios import Blob, Line, Recipe
+from landcover.synthetic.spectra import MATERIAL_ID as M
 
 #: Extra pixels simulated around a window, so the point-spread blur has real neighbours.
 HALO = 12
@@ -77,7 +77,7 @@ class YearScene:
 
 @dataclass
 class WindowScenes:
-    """All years of one sampled window, on a grid with a halo of :data:`HALO` pixels."""
+    """All years of one simulated window, on a grid with a halo of :data:`HALO` pixels."""
 
     nuts_id: str
     window: str
@@ -188,8 +188,8 @@ def _per_unit_mean(values: np.ndarray, units: np.ndarray, n_units: int) -> np.nd
 # --- the simulator ---------------------------------------------------------------------
 
 
-def simulate_window(region: SampleRegion, window: str, cells: list[Cell], recipe: Recipe) -> WindowScenes:
-    """Simulate every year of one sampled window (deterministic for a given seed)."""
+def simulate_window(region: SyntheticRegion, window: str, cells: list[Cell], recipe: Recipe) -> WindowScenes:
+    """Simulate every year of one simulated window (deterministic for a given seed)."""
     frame = _Frame(cells)
     rng = rng_for("landscape", region.nuts_id, window)
     layers = _static_layers(frame, recipe, rng)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from landcover.data import storage
+from landcover import storage
 
 
 def test_file_system_per_kind_of_root(s3_env):

@@ -1,11 +1,11 @@
-"""Train the sample model from scratch into a temporary MLflow store and print its figures.
+"""Train the pre-trained model from scratch into a temporary MLflow store and print its figures.
 
 Budget (issue): held-out mIoU >= 0.70 and overall accuracy >= 0.85 on the
-synthetic sample, in at most 5 minutes on 2 CPU cores. Nothing of the
+synthetic data, in at most 5 minutes on 2 CPU cores. Nothing of the
 project's own store or published model is touched: the run goes to a
 temporary SQLite store and the published layout to a temporary folder.
 
-Usage: ``.venv/bin/python benchmarks/bench_sample_model.py [--epochs N]``
+Usage: ``.venv/bin/python benchmarks/bench_pretrained_model.py [--epochs N]``
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--progress", action="store_true", help="show progress bars")
     args = parser.parse_args()
 
-    scratch = Path(tempfile.mkdtemp(prefix="bench-sample-model-"))
+    scratch = Path(tempfile.mkdtemp(prefix="bench-pretrained-model-"))
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{scratch / 'mlruns' / 'mlflow.db'}"
     try:
         import mlflow
@@ -40,27 +40,27 @@ def main() -> int:
         from landcover.classes import CLASSES
         from landcover.config import data_root
         from landcover.training.loop import configure_threads
-        from landcover.training.sample_model import SAMPLE_CONFIG, SAMPLE_MARKER, train_sample_model
+        from landcover.training.pretrained import PRETRAINED_CONFIG, SYNTHETIC_MARKER, train_pretrained_model
 
         mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
         root = data_root()
-        if not (Path(root) / SAMPLE_MARKER).exists():
-            print(f"no complete sample at {root}: run `make data` first")
+        if not (Path(root) / SYNTHETIC_MARKER).exists():
+            print(f"no complete synthetic data at {root}: run `make data` first")
             return 1
         import json
 
-        config = replace(SAMPLE_CONFIG, **json.loads(args.set))
+        config = replace(PRETRAINED_CONFIG, **json.loads(args.set))
         if args.epochs is not None:
             config = replace(config, epochs=args.epochs)
         threads = configure_threads(config.threads)
         started = time.perf_counter()
-        run, published = train_sample_model(
+        run, published = train_pretrained_model(
             root, config=config, publish_root=str(scratch / "published"), progress=args.progress
         )
         wall = time.perf_counter() - started
         scores = run.fit.best_scores
         split = run.data.split
-        print(f"data root: {root} (synthetic sample)")
+        print(f"data root: {root} (synthetic data)")
         print(f"model: {config.model_size}, {config.epochs} epochs, crops {config.crop_size}, torch threads {threads}")
         print(f"split: {split.description}; train {len(split.train)} tiles, validation {len(split.val)} tiles")
         print(f"held-out mIoU:            {scores.miou:.3f}  (budget >= {MIN_MIOU})")

@@ -9,41 +9,41 @@ import numpy as np
 import pytest
 
 from landcover.inference.predict import predict_tile
-from landcover.training import sample_model
+from landcover.training import pretrained
 from landcover.training.io import labelled_records, read_image
 from landcover.training.publish import load_published_model, published_model_location
 from landcover.training.toy import write_toy_dataset
 
 
 @pytest.fixture
-def toy_sample(tmp_path, monkeypatch):
-    root = write_toy_dataset(tmp_path / "sample", grid=(3, 3), size=48)
-    (root / sample_model.SAMPLE_MARKER).write_text("{}")
+def toy_synthetic(tmp_path, monkeypatch):
+    root = write_toy_dataset(tmp_path / "synthetic", grid=(3, 3), size=48)
+    (root / pretrained.SYNTHETIC_MARKER).write_text("{}")
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
-    small = replace(sample_model.SAMPLE_CONFIG, epochs=2, tiles_size=48, augment_size=96, crop_size=32, batch_size=8,
+    small = replace(pretrained.PRETRAINED_CONFIG, epochs=2, tiles_size=48, augment_size=96, crop_size=32, batch_size=8,
                     repeats=1)
-    monkeypatch.setattr(sample_model, "SAMPLE_CONFIG", small)
+    monkeypatch.setattr(pretrained_model, "PRETRAINED_CONFIG", small)
     yield root
     mlflow.set_tracking_uri(previous)
 
 
 @pytest.mark.slow
-def test_sample_model_is_trained_once_then_reported_present(toy_sample, capsys):
-    root = str(toy_sample)
-    assert sample_model.sample_model_status(root)[0] is False
-    assert sample_model.main(["--data-root", root, "--quiet"]) == 0
+def test_pretrained_model_is_trained_once_then_reported_present(toy_synthetic, capsys):
+    root = str(toy_synthetic)
+    assert pretrained.pretrained_model_status(root)[0] is False
+    assert pretrained.main(["--data-root", root, "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "mIoU" in out and "registered: models:/segmentation-sentinel2-model/1" in out
 
     published = published_model_location(root)
-    assert (toy_sample / "mlflow-artifacts" / published.experiment_id / published.run_id / "artifacts"
+    assert (toy_synthetic / "mlflow-artifacts" / published.experiment_id / published.run_id / "artifacts"
             / "model" / "MLmodel").is_file()
-    assert sample_model.sample_model_status(root)[0] is True
-    assert sample_model.main(["--data-root", root]) == 0
-    assert capsys.readouterr().out.startswith("sample model present")
+    assert pretrained.pretrained_model_status(root)[0] is True
+    assert pretrained.main(["--data-root", root]) == 0
+    assert capsys.readouterr().out.startswith("pre-trained model present")
 
     # the registry and the published copy are the same model
     registered = mlflow.pyfunc.load_model("models:/segmentation-sentinel2-model/1")
@@ -52,10 +52,10 @@ def test_sample_model_is_trained_once_then_reported_present(toy_sample, capsys):
     image = read_image(labelled_records(root)[0].image)
     np.testing.assert_array_equal(predict_tile(model, image, params), predict_tile(registered, image, params))
 
-    assert sample_model.main(["--data-root", root, "--force", "--quiet", "--epochs", "1"]) == 0
+    assert pretrained.main(["--data-root", root, "--force", "--quiet", "--epochs", "1"]) == 0
     assert published_model_location(root).run_id != published.run_id  # retrained and republished
 
 
-def test_sample_model_refuses_an_incomplete_sample(tmp_path):
+def test_pretrained_model_refuses_incomplete_synthetic_data(tmp_path):
     with pytest.raises(SystemExit, match="make data"):
-        sample_model.main(["--data-root", str(tmp_path)])
+        pretrained.main(["--data-root", str(tmp_path)])

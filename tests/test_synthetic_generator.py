@@ -1,7 +1,7 @@
-"""The synthetic sample generator: layout, formats, realism, determinism, interruption safety.
+"""The synthetic data generator: layout, formats, realism, determinism, interruption safety.
 
 Two kinds of tests: those on a tiny configuration generated here (four LU000
-cells, a few seconds), and those on the full sample at ``data/sample`` that
+cells, a few seconds), and those on the full synthetic data at ``data/synthetic`` that
 ``make test`` generates first (skipped when it is absent).
 """
 
@@ -21,27 +21,28 @@ from scipy import ndimage
 
 from landcover.bands import BAND_NAMES
 from landcover.classes import class_table
-from landcover.sample import (
+from landcover.synthetic import (
     GENERATOR_VERSION,
     LABEL_YEARS,
     MANIFEST_NAME,
-    SAMPLE_REGIONS,
+    SYNTHETIC_REGIONS,
     SMALL_REGIONS,
     YEARS,
-    SampleError,
+    SyntheticDataError,
     config_key,
-    generate_sample,
-    is_sample_complete,
+    generate_synthetic,
+    is_synthetic_complete,
     read_manifest,
     region_by_id,
-    sample_status,
-    validate_sample,
+    synthetic_status,
+    validate_synthetic,
 )
-from landcover.sample.cli import main
-from landcover.sample.noise import SEED
+from landcover.synthetic.cli import main
+from landcover.synthetic.legacy import LEGACY_FOLDER_NAME, LEGACY_GENERATOR, LEGACY_MARKER, adopt_legacy_folder
+from landcover.synthetic.noise import SEED
 from landcover.data.grid import TileGrid
 from landcover.data.paths import format_tile_name
-from landcover.sample.regions import LU000_GRID
+from landcover.synthetic.regions import LU000_GRID
 
 SEED_TILES = {  # tile id -> stem used by the original book (LU000)
     637: "4042000_2951690_0_637",
@@ -58,16 +59,16 @@ REAL_MEANS = [0.0507, 0.0638, 0.0880, 0.0793, 0.1269, 0.2406, 0.2759, 0.2857, 0.
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny configuration, generated once for this module (read-only for tests)."""
-    root = tmp_path_factory.mktemp("small-sample") / "sample"
-    report = generate_sample(root, regions=SMALL_REGIONS, workers=1, progress=False)
+    root = tmp_path_factory.mktemp("small-synthetic") / "synthetic"
+    report = generate_synthetic(root, regions=SMALL_REGIONS, workers=1, progress=False)
     assert not report.skipped
     return root
 
 
 @pytest.fixture
 def small_copy(small: Path, tmp_path: Path) -> Path:
-    """A private copy of the tiny sample that a test may damage."""
-    target = tmp_path / "sample"
+    """A private copy of the tiny synthetic data that a test may damage."""
+    target = tmp_path / "synthetic"
     shutil.copytree(small, target)
     return target
 
@@ -111,9 +112,9 @@ def test_grid_rejects_cells_outside_it() -> None:
         grid.row_col(6)
 
 
-def test_sample_regions_are_real_nuts3_with_plausible_outlines() -> None:
+def test_synthetic_regions_are_real_nuts3_with_plausible_outlines() -> None:
     expected_km2 = {"LU000": 2586, "BE100": 161, "AT332": 105, "PT16I": 3300}
-    for region in SAMPLE_REGIONS:
+    for region in SYNTHETIC_REGIONS:
         area = region.outline.area / 1e6
         assert region.outline.is_valid
         assert abs(area - expected_km2[region.nuts_id]) / expected_km2[region.nuts_id] < 0.1, region.nuts_id
@@ -121,22 +122,22 @@ def test_sample_regions_are_real_nuts3_with_plausible_outlines() -> None:
         grid = region.grid
         assert grid.x0 <= xmin and xmax <= grid.x0 + 2500 * grid.ncols
         assert grid.top >= ymax and ymin >= grid.top - 2500 * grid.nrows
-    total = sum(len(r.cells) for r in SAMPLE_REGIONS)
+    total = sum(len(r.cells) for r in SYNTHETIC_REGIONS)
     assert 100 <= total <= 130
-    # BE100 is covered completely: every cell meeting the outline is sampled.
+    # BE100 is covered completely: every cell meeting the outline is simulated.
     brussels = region_by_id("BE100")
     assert all(cell.window == "all" for cell in brussels.cells)
     lu = region_by_id("LU000")
     assert set(SEED_TILES) <= {c.tile_id for c in lu.cells}
 
 
-# --- the tiny sample -------------------------------------------------------------------
+# --- the tiny synthetic data -------------------------------------------------------------------
 
 
-def test_small_sample_is_valid_and_complete(small: Path) -> None:
-    assert validate_sample(small) == []
-    assert is_sample_complete(small, SMALL_REGIONS)
-    assert not is_sample_complete(small, SAMPLE_REGIONS)  # another configuration
+def test_small_synthetic_data_is_valid_and_complete(small: Path) -> None:
+    assert validate_synthetic(small) == []
+    assert is_synthetic_complete(small, SMALL_REGIONS)
+    assert not is_synthetic_complete(small, SYNTHETIC_REGIONS)  # another configuration
     manifest = read_manifest(small)
     assert manifest["version"] == GENERATOR_VERSION and manifest["seed"] == SEED
     assert manifest["config"] == config_key(SMALL_REGIONS, SEED)
@@ -219,7 +220,7 @@ def test_labels_align_with_the_images(small: Path) -> None:
     assert median[1] < median[6] - 0.25
 
 
-def test_small_sample_extras(small: Path) -> None:
+def test_small_synthetic_data_extras(small: Path) -> None:
     readme = (small / "README.md").read_text(encoding="utf-8")
     assert "SYNTHETIC" in readme and "not real satellite data" in readme
     classes = pd.read_csv(small / "classes.csv")
@@ -245,13 +246,13 @@ def test_small_sample_extras(small: Path) -> None:
 
 def test_generation_is_deterministic_whatever_the_worker_count(small: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
-    generate_sample(again, regions=SMALL_REGIONS, workers=2, progress=False)
+    generate_synthetic(again, regions=SMALL_REGIONS, workers=2, progress=False)
     assert _digests(again) == _digests(small)
 
 
-def test_a_complete_sample_is_skipped(small_copy: Path) -> None:
-    report = generate_sample(small_copy, regions=SMALL_REGIONS, workers=1, progress=False)
-    assert report.skipped and report.reason == "sample data complete, nothing to do"
+def test_complete_synthetic_data_is_skipped(small_copy: Path) -> None:
+    report = generate_synthetic(small_copy, regions=SMALL_REGIONS, workers=1, progress=False)
+    assert report.skipped and report.reason == "synthetic data complete, nothing to do"
 
 
 def test_leftover_temporary_file_invalidates_and_is_cleaned(small_copy: Path) -> None:
@@ -259,21 +260,21 @@ def test_leftover_temporary_file_invalidates_and_is_cleaned(small_copy: Path) ->
     leftover = folder / f".{SEED_TILES[637]}.tif.12345.partial"
     leftover.write_bytes(b"half a tile")
     key = config_key(SMALL_REGIONS, SEED)
-    status = sample_status(small_copy, key)
+    status = synthetic_status(small_copy, key)
     assert not status.complete and "temporary" in status.reason
-    assert any("temporary" in p for p in validate_sample(small_copy, deep=False))
-    report = generate_sample(small_copy, regions=SMALL_REGIONS, workers=1, progress=False)
+    assert any("temporary" in p for p in validate_synthetic(small_copy, deep=False))
+    report = generate_synthetic(small_copy, regions=SMALL_REGIONS, workers=1, progress=False)
     assert not report.skipped
     assert not leftover.exists()
-    assert sample_status(small_copy, key).complete
+    assert synthetic_status(small_copy, key).complete
 
 
 def test_missing_file_triggers_regeneration_with_the_same_bytes(small: Path, small_copy: Path) -> None:
     victim = small_copy / "images" / "LU000" / "2018" / f"{SEED_TILES[637]}.tif"
     victim.unlink()
-    status = sample_status(small_copy, config_key(SMALL_REGIONS, SEED))
+    status = synthetic_status(small_copy, config_key(SMALL_REGIONS, SEED))
     assert not status.complete and "missing" in status.reason
-    report = generate_sample(small_copy, regions=SMALL_REGIONS, workers=1, progress=False)
+    report = generate_synthetic(small_copy, regions=SMALL_REGIONS, workers=1, progress=False)
     assert not report.skipped
     assert _digests(small_copy) == _digests(small)
 
@@ -284,11 +285,11 @@ def test_stale_files_are_pruned_on_regeneration(small: Path, small_copy: Path) -
     unrelated = small_copy / "mlflow-artifacts" / "keep.txt"
     unrelated.parent.mkdir()
     unrelated.write_text("not ours")
-    assert any("does not match the folder" in p for p in validate_sample(small_copy, deep=False))
-    generate_sample(small_copy, regions=SMALL_REGIONS, workers=1, progress=False, force=True)
+    assert any("does not match the folder" in p for p in validate_synthetic(small_copy, deep=False))
+    generate_synthetic(small_copy, regions=SMALL_REGIONS, workers=1, progress=False, force=True)
     assert not stale.exists()
     assert unrelated.read_text() == "not ours"  # files outside the generator's folders are left alone
-    assert validate_sample(small_copy) == []
+    assert validate_synthetic(small_copy) == []
 
 
 def test_validate_catches_corrupted_files(small_copy: Path) -> None:
@@ -298,7 +299,7 @@ def test_validate_catches_corrupted_files(small_copy: Path) -> None:
     tile.write_bytes(bytes(raw))
     label = small_copy / "labels" / "LU000" / "2018" / f"{SEED_TILES[637]}.npy"
     np.save(label, np.zeros((250, 250), np.int64))
-    problems = validate_sample(small_copy)
+    problems = validate_synthetic(small_copy)
     assert any(SEED_TILES[637] + ".tif" in p and "2021" in p for p in problems), problems
     assert any("labels/LU000/2018" in p and "uint8" in p for p in problems), problems
 
@@ -307,29 +308,29 @@ def test_validate_flags_labels_for_2024(small_copy: Path) -> None:
     folder = small_copy / "labels" / "LU000" / "2024"
     folder.mkdir(parents=True)
     np.save(folder / f"{SEED_TILES[637]}.npy", np.ones((250, 250), np.uint8))
-    assert any("labels/LU000/2024" in p for p in validate_sample(small_copy, deep=False))
+    assert any("labels/LU000/2024" in p for p in validate_synthetic(small_copy, deep=False))
 
 
-def test_refuses_a_folder_that_is_not_a_sample(tmp_path: Path) -> None:
+def test_refuses_a_folder_that_is_not_synthetic_data(tmp_path: Path) -> None:
     foreign = tmp_path / "real-data-copy"
     (foreign / "images" / "LU000").mkdir(parents=True)
-    with pytest.raises(SampleError, match="not a synthetic sample"):
-        generate_sample(foreign, regions=SMALL_REGIONS, workers=1, progress=False)
+    with pytest.raises(SyntheticDataError, match="was not made by this generator"):
+        generate_synthetic(foreign, regions=SMALL_REGIONS, workers=1, progress=False)
     assert (foreign / "images" / "LU000").is_dir()
 
 
 def test_unusable_output_folder_gives_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    with pytest.raises(SampleError, match="a-file"):
-        generate_sample(blocker / "sample", regions=SMALL_REGIONS, workers=1, progress=False)
+    with pytest.raises(SyntheticDataError, match="a-file"):
+        generate_synthetic(blocker / "synthetic", regions=SMALL_REGIONS, workers=1, progress=False)
     assert main(["--out", str(blocker), "--quiet"]) == 2
     assert "not a folder" in capsys.readouterr().err
     with pytest.raises(SystemExit) as excinfo:
         main(["--out", str(tmp_path / "x"), "--workers", "0"])
     assert excinfo.value.code == 2
     with pytest.raises(ValueError, match="mosaic_regions"):
-        generate_sample(tmp_path / "y", regions=SMALL_REGIONS, mosaic_regions=("BE100",), progress=False)
+        generate_synthetic(tmp_path / "y", regions=SMALL_REGIONS, mosaic_regions=("BE100",), progress=False)
 
 
 def test_manifest_is_written_last_and_lists_sizes(small: Path) -> None:
@@ -341,40 +342,40 @@ def test_manifest_is_written_last_and_lists_sizes(small: Path) -> None:
     assert manifest["synthetic"] is True
 
 
-# --- the full sample (data/sample, made by `make data`) -------------------------------
+# --- the full synthetic data (data/synthetic, made by `make data`) -------------------------------
 
 
 @pytest.fixture(scope="module")
 def full_labels(request: pytest.FixtureRequest) -> dict[tuple[str, int], dict[str, np.ndarray]]:
-    """All labels of the full sample, keyed by (region, year) then stem."""
-    root = request.getfixturevalue("sample_dir")
+    """All labels of the full synthetic data, keyed by (region, year) then stem."""
+    root = request.getfixturevalue("synthetic_dir")
     out: dict[tuple[str, int], dict[str, np.ndarray]] = {}
     for path in sorted(root.glob("labels/*/*/*.npy")):
         out.setdefault((path.parent.parent.name, int(path.parent.name)), {})[path.stem] = np.load(path)
     return out
 
 
-def test_full_sample_is_valid(sample_dir: Path) -> None:
-    assert is_sample_complete(sample_dir)
-    assert validate_sample(sample_dir, deep=False) == []
-    manifest = read_manifest(sample_dir)
+def test_full_synthetic_data_is_valid(synthetic_dir: Path) -> None:
+    assert is_synthetic_complete(synthetic_dir)
+    assert validate_synthetic(synthetic_dir, deep=False) == []
+    manifest = read_manifest(synthetic_dir)
     assert manifest["total_bytes"] < 400e6
-    for region in SAMPLE_REGIONS:
+    for region in SYNTHETIC_REGIONS:
         for year in YEARS:
-            tiles = list((sample_dir / "images" / region.nuts_id / str(year)).glob("*.tif"))
+            tiles = list((synthetic_dir / "images" / region.nuts_id / str(year)).glob("*.tif"))
             assert len(tiles) == len(region.cells)
     for year in YEARS:
-        assert (sample_dir / "images" / "BE100" / str(year) / "mosaic.vrt").exists()
+        assert (synthetic_dir / "images" / "BE100" / str(year) / "mosaic.vrt").exists()
 
 
-def test_full_sample_has_the_books_tiles(sample_dir: Path) -> None:
+def test_full_synthetic_data_has_the_books_tiles(synthetic_dir: Path) -> None:
     for tile_id, stem in SEED_TILES.items():
         xmin, ymin = (float(v) for v in stem.split("_")[:2])
         for year in YEARS:
-            with rasterio.open(sample_dir / "images" / "LU000" / str(year) / f"{stem}.tif") as src:
+            with rasterio.open(synthetic_dir / "images" / "LU000" / str(year) / f"{stem}.tif") as src:
                 assert tuple(src.bounds) == (xmin, ymin, xmin + 2500, ymin + 2500), (tile_id, year)
         for year in LABEL_YEARS:
-            assert (sample_dir / "labels" / "LU000" / str(year) / f"{stem}.npy").exists()
+            assert (synthetic_dir / "labels" / "LU000" / str(year) / f"{stem}.npy").exists()
 
 
 def test_all_classes_present_with_realistic_imbalance(full_labels) -> None:
@@ -397,7 +398,7 @@ def test_all_classes_present_with_realistic_imbalance(full_labels) -> None:
     assert by_region["AT332"][8] > 0 and by_region["PT16I"][4] > 0
 
 
-def test_land_cover_changes_a_little_between_years(full_labels, sample_dir: Path) -> None:
+def test_land_cover_changes_a_little_between_years(full_labels, synthetic_dir: Path) -> None:
     changed = total = 0
     for stem, before in full_labels[("LU000", 2018)].items():
         after = full_labels[("LU000", 2021)][stem]
@@ -412,8 +413,8 @@ def test_land_cover_changes_a_little_between_years(full_labels, sample_dir: Path
             total += int(valid.sum())
     assert 0.005 < changed / total < 0.1
     # images change too (crop rotation), even where the class does not
-    with rasterio.open(sample_dir / "images" / "LU000" / "2018" / f"{SEED_TILES[637]}.tif") as a:
-        with rasterio.open(sample_dir / "images" / "LU000" / "2021" / f"{SEED_TILES[637]}.tif") as b:
+    with rasterio.open(synthetic_dir / "images" / "LU000" / "2018" / f"{SEED_TILES[637]}.tif") as a:
+        with rasterio.open(synthetic_dir / "images" / "LU000" / "2021" / f"{SEED_TILES[637]}.tif") as b:
             assert not np.array_equal(a.read(8), b.read(8))
 
 
@@ -423,21 +424,21 @@ def _cloudy(path: Path) -> bool:
     return int(((b2 > 0.3) & (b4 > 0.3) & (b8 > 0.3) & (np.abs(ndvi) < 0.15)).sum()) > 50
 
 
-def test_clouds_only_in_some_2024_tiles(sample_dir: Path) -> None:
+def test_clouds_only_in_some_2024_tiles(synthetic_dir: Path) -> None:
     for year in LABEL_YEARS:
-        assert not any(_cloudy(p) for p in _tile_paths(sample_dir, year=year)), year
-    tiles_2024 = _tile_paths(sample_dir, year=2024)
+        assert not any(_cloudy(p) for p in _tile_paths(synthetic_dir, year=year)), year
+    tiles_2024 = _tile_paths(synthetic_dir, year=2024)
     share = sum(_cloudy(p) for p in tiles_2024) / len(tiles_2024)
     assert 0.05 <= share <= 0.3
 
 
-def test_full_sample_labels_align_with_images(sample_dir: Path, full_labels) -> None:
+def test_full_synthetic_data_labels_align_with_images(synthetic_dir: Path, full_labels) -> None:
     values: dict[int, list[np.ndarray]] = {}
     for (nuts, year), labels in full_labels.items():
         if year != 2021:
             continue
         for stem, label in labels.items():
-            with rasterio.open(sample_dir / "images" / nuts / "2021" / f"{stem}.tif") as src:
+            with rasterio.open(synthetic_dir / "images" / nuts / "2021" / f"{stem}.tif") as src:
                 ndvi, ndwi = src.read(13), src.read(14)
             water = ndimage.binary_erosion(label == 10)  # away from shores (mixed pixels)
             if water.any():
@@ -451,16 +452,16 @@ def test_full_sample_labels_align_with_images(sample_dir: Path, full_labels) -> 
     assert min(med[2][0], med[3][0], med[6][0]) > 0.6, "vegetation: high NDVI"
 
 
-def test_per_band_statistics_resemble_real_data(sample_dir: Path) -> None:
-    for region in SAMPLE_REGIONS:
-        folder = sample_dir / "images" / region.nuts_id / "2021"
+def test_per_band_statistics_resemble_real_data(synthetic_dir: Path) -> None:
+    for region in SYNTHETIC_REGIONS:
+        folder = synthetic_dir / "images" / region.nuts_id / "2021"
         stats = yaml.safe_load((folder / "metrics-normalization.yaml").read_text())
         ratio = np.array(stats["mean"][:12]) / np.array(REAL_MEANS)
         assert ((ratio > 0.4) & (ratio < 2.0)).all(), (region.nuts_id, ratio.round(2))
         assert 0.3 < stats["mean"][12] < 0.8  # NDVI
 
 
-def test_look_alike_classes_are_learnable_but_not_trivial(sample_dir: Path, full_labels) -> None:
+def test_look_alike_classes_are_learnable_but_not_trivial(synthetic_dir: Path, full_labels) -> None:
     """A per-pixel quadratic discriminant on the 14 bands: far from perfect, far from chance."""
     rng = np.random.default_rng(0)
     features, targets, groups = [], [], []
@@ -468,7 +469,7 @@ def test_look_alike_classes_are_learnable_but_not_trivial(sample_dir: Path, full
         if year != 2021:
             continue
         for i, (stem, label) in enumerate(sorted(labels.items())):
-            data = _read(sample_dir / "images" / nuts / "2021" / f"{stem}.tif").reshape(14, -1)
+            data = _read(synthetic_dir / "images" / nuts / "2021" / f"{stem}.tif").reshape(14, -1)
             pick = rng.choice(label.size, 600, replace=False)
             features.append(data[:, pick].T)
             targets.append(label.ravel()[pick])
@@ -495,10 +496,40 @@ def test_look_alike_classes_are_learnable_but_not_trivial(sample_dir: Path, full
         assert pair_acc < 0.95, (a, b, pair_acc)  # genuinely confusable
 
 
-def test_cli_reports_nothing_to_do_on_a_complete_sample(
-    sample_dir: Path, capsys: pytest.CaptureFixture
+def test_cli_reports_nothing_to_do_on_complete_synthetic_data(
+    synthetic_dir: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    if not is_sample_complete(sample_dir):
-        pytest.skip("the sample at hand was made by another generator version")
-    assert main(["--out", str(sample_dir), "--quiet"]) == 0
+    if not is_synthetic_complete(synthetic_dir):
+        pytest.skip("the synthetic data at hand was made by another generator version")
+    assert main(["--out", str(synthetic_dir), "--quiet"]) == 0
     assert "nothing to do" in capsys.readouterr().out
+
+
+# --- data written under the earlier folder name ------------------------------------------
+
+
+def test_synthetic_data_of_an_earlier_edition_is_moved_not_regenerated(small: Path, tmp_path: Path) -> None:
+    legacy = tmp_path / "data" / LEGACY_FOLDER_NAME
+    shutil.copytree(small, legacy)
+    manifest = json.loads((legacy / MANIFEST_NAME).read_text())
+    manifest["generator"] = LEGACY_GENERATOR
+    (legacy / LEGACY_MARKER).write_text(json.dumps(manifest))
+    (legacy / MANIFEST_NAME).unlink()
+    target = tmp_path / "data" / "synthetic"
+
+    assert adopt_legacy_folder(target, legacy) is True
+    assert not legacy.exists() and not (target / LEGACY_MARKER).exists()
+    assert read_manifest(target)["generator"] == "landcover.synthetic"
+    report = generate_synthetic(target, regions=SMALL_REGIONS, workers=1, progress=False)
+    assert report.skipped  # the moved data are complete: nothing is regenerated
+    assert validate_synthetic(target) == []
+    # A second call, or one where the new folder exists already, leaves everything alone.
+    assert adopt_legacy_folder(target, legacy) is False
+
+
+def test_a_folder_without_the_old_marker_is_not_adopted(tmp_path: Path) -> None:
+    legacy = tmp_path / LEGACY_FOLDER_NAME
+    legacy.mkdir()
+    (legacy / "README.md").write_text("somebody else's files")
+    assert adopt_legacy_folder(tmp_path / "synthetic", legacy) is False
+    assert (legacy / "README.md").exists() and not (tmp_path / "synthetic").exists()

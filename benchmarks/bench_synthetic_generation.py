@@ -1,7 +1,7 @@
-"""Benchmark: generate the full synthetic sample into a temporary folder; print time and size.
+"""Benchmark: generate the full synthetic data into a temporary folder; print time and size.
 
 Budgets (issue): at most 90 s of wall time with 2 worker processes, at most
-400 MB on disk. Run with ``.venv/bin/python benchmarks/bench_sample_generation.py``
+400 MB on disk. Run with ``.venv/bin/python benchmarks/bench_synthetic_generation.py``
 (``--workers N`` to change the pool size, ``--keep DIR`` to keep the output).
 """
 
@@ -35,17 +35,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="generate here instead of a temporary folder")
     args = parser.parse_args(argv)
 
-    from landcover.sample import SAMPLE_REGIONS, generate_sample
+    from landcover.synthetic import SYNTHETIC_REGIONS, generate_synthetic
 
-    with tempfile.TemporaryDirectory(prefix="bench-sample-") as tmp:
-        root = args.keep or Path(tmp) / "sample"
+    with tempfile.TemporaryDirectory(prefix="bench-synthetic-") as tmp:
+        root = args.keep or Path(tmp) / "synthetic"
         started = time.perf_counter()
-        report = generate_sample(root, workers=args.workers, force=True, progress=False)
+        report = generate_synthetic(root, workers=args.workers, force=True, progress=False)
         seconds = time.perf_counter() - started
         apparent, allocated = disk_usage_mb(root)
-    n_cells = sum(len(r.cells) for r in SAMPLE_REGIONS)
+    n_cells = sum(len(r.cells) for r in SYNTHETIC_REGIONS)
     print(
-        f"sample generation: {n_cells} locations x 3 years, {len(report.files)} files, workers={args.workers}"
+        f"synthetic-data generation: {n_cells} locations x 3 years, {len(report.files)} files, workers={args.workers}"
     )
     print(f"  CPU cores here: {os.cpu_count()}")
     time_ok = "WITHIN" if seconds <= TIME_BUDGET_S else "OVER"

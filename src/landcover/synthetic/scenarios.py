@@ -1,10 +1,10 @@
-"""Landscape recipes: what each sample region looks like, in a few dozen numbers.
+"""Landscape recipes: what each synthetic region looks like, in a few dozen numbers.
 
 A recipe places the features a reader would recognise on a map (the city and its
 suburbs, rivers, lakes, big forests, airports, motorways) at their approximate
 real positions (lon/lat, EPSG:4326), and sets the shares and sizes the simulator
 uses to fill the rest (forest cover, needle-leaved share, arable share, parcel
-size). The simulator in :mod:`landcover.sample.landscape` turns a recipe into
+size). The simulator in :mod:`landcover.synthetic.landscape` turns a recipe into
 land-cover maps; nothing here is survey data.
 """
 
@@ -474,5 +474,5 @@ RECIPES: dict[tuple[str, str], Recipe] = {
 
 
 def recipe_for(nuts_id: str, window: str) -> Recipe:
-    """The recipe of a sampled window; an unknown window gets a plain rural recipe."""
+    """The recipe of a simulated window; an unknown window gets a plain rural recipe."""
     return RECIPES.get((nuts_id, window), RECIPES.get((nuts_id, "city"), Recipe()))

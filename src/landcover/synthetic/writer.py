@@ -1,4 +1,4 @@
-"""Atomic writers for every file of the sample: tiles, labels, index files, boundaries.
+"""Atomic writers for every file of the synthetic data: tiles, labels, index files, boundaries.
 
 Each file is written under a temporary name in its final folder
 (``.{name}.{random hex}.partial``) and renamed into place, so an interrupted run never
@@ -22,8 +22,8 @@ import yaml
 from rasterio.transform import from_origin
 
 from landcover.bands import BANDS
-from landcover.data.storage import atomic_path as storage_atomic_path
-from landcover.sample.regions import PIXEL_M, TILE_PX
+from landcover.storage import atomic_path as storage_atomic_path
+from landcover.synthetic.regions import PIXEL_M, TILE_PX
 
 #: Suffix of temporary files; anything ending with it is an interrupted write.
 PARTIAL_SUFFIX = ".partial"
@@ -114,7 +114,7 @@ def write_normalization(
     """Write ``metrics-normalization.yaml`` (per-band mean and std, file band order)."""
     header = (
         f"# Per-band mean and standard deviation of the {n_tiles} tiles in this folder\n"
-        f"# (bands {' '.join(b.name for b in BANDS)}; reflectance 0..1). SYNTHETIC sample data.\n"
+        f"# (bands {' '.join(b.name for b in BANDS)}; reflectance 0..1). SYNTHETIC synthetic data.\n"
     )
     body = yaml.safe_dump(
         {"mean": [round(float(v), 6) for v in mean], "std": [round(float(v), 6) for v in std]},
