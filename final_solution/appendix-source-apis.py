@@ -255,12 +255,9 @@ print(product_file.name, f"{product_file.stat().st_size:,} bytes")
 # ## Building a whole region
 
 # %% api-region-help
-import importlib.util
+from landcover.download.cli import build_parser
 
-spec = importlib.util.spec_from_file_location("download_region", Path("final_solution/download_region.py"))
-download_region = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(download_region)
-print(download_region.build_parser().format_help())
+print(build_parser(prog="download_region.py").format_help())
 
 # %% api-region-demo
 from landcover.download.region import RegionRequest, build_region

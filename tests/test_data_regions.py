@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 
+import geopandas as gpd
 import pytest
+import shapely
 
 from landcover.data import (
+    DataFileError,
     OnlineAccessDisabled,
     RegionNotFoundError,
     available_years,
@@ -16,7 +19,7 @@ from landcover.data import (
     nuts3_at,
     region_table,
 )
-from landcover.data.regions import PUBLISHED_REGIONS, gisco_nuts3_url
+from landcover.data.regions import PUBLISHED_REGIONS, cached_download_path, gisco_nuts3_url, read_nuts
 
 
 def test_published_table_matches_the_original_chapter():
@@ -118,3 +121,30 @@ def test_outlines_from_a_gisco_stand_in_when_online(tmp_path, tiny_data, http_se
     again = load_nuts3(["LU000"], root=str(empty_root))
     assert list(again["NUTS_ID"]) == ["LU000"]
     assert len(server.log.for_path(".geojson")) == 1, "the cached copy must be used"
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided", "ignore:.*(non conformant|should be 'gpkg')")
+def test_outlines_without_a_crs_are_refused_by_name(tmp_path):
+    """Coordinates without a CRS could be metres or degrees: the file is refused, not assumed EPSG:3035.
+
+    A GeoJSON always has a CRS (WGS84 unless it says otherwise), so the CRS-less
+    file at the data root's NUTS path is a GeoPackage under that name.
+    """
+    path = tmp_path / "nuts" / "NUTS_RG_01M_2021_3035_LEVL_3.geojson"
+    path.parent.mkdir()
+    outline = shapely.box(4049200, 2944100, 4056700, 2951600)
+    gpd.GeoDataFrame({"NUTS_ID": ["XX001"]}, geometry=[outline], crs=None).to_file(path, driver="GPKG")
+    with pytest.raises(DataFileError, match=rf"{path}.*no CRS"):
+        load_nuts3(root=str(tmp_path))
+
+
+@pytest.mark.network
+def test_a_failed_download_names_the_url_and_caches_nothing(tmp_path, http_server):
+    server = http_server(tmp_path)  # serves an empty folder: every file is a 404
+    url = f"{server.url}/nuts/NUTS_RG_01M_2021_3035_LEVL_3.geojson"
+    cache = tmp_path / "cache"
+    with pytest.raises(OnlineAccessDisabled, match=r"LANDCOVER_ONLINE=1"):
+        read_nuts(url, cache)  # offline by default, even for 127.0.0.1
+    with pytest.raises(ConnectionError, match=rf"could not download the NUTS3 boundaries from {url}.*404"):
+        read_nuts(url, cache, download=True)
+    assert not cached_download_path(url, cache).exists()

@@ -14,8 +14,10 @@ XX001 is a rectangle in EPSG:3035; its grid is 3 x 3 tiles:
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import io
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -29,9 +31,10 @@ from pyproj import Transformer
 from rasterio.io import MemoryFile
 
 from landcover.bands import N_BANDS
-from landcover.data.errors import RegionNotFoundError
-from landcover.download import grid, patches, writer
-from landcover.download.region import RegionRequest, build_region, load_region
+from landcover.data import grid
+from landcover.data.errors import DataFileError, RegionNotFoundError
+from landcover.download import cli, patches, writer
+from landcover.download.region import RegionRequest, build_region, load_region, tiles_over
 from landcover.sources.standins import (
     ClcPlusImageServer,
     ODataCatalogue,
@@ -83,7 +86,7 @@ def test_default_origin_is_the_bounding_box_snapped_outward():
     region = shapely.box(4049203.4, 2945000.2, 4056500, 2951591.5)
     tile_grid = grid.region_grid(region)
     assert (tile_grid.x0, tile_grid.top, tile_grid.ncols, tile_grid.nrows) == (4049200, 2951600, 3, 3)
-    tiles = grid.tiles_over(tile_grid, region)
+    tiles = tiles_over(tile_grid, region)
     assert [t.id for t in tiles] == list(range(9))
     transform = tiles[4].transform()
     assert (transform.a, transform.e, transform.c, transform.f) == (10.0, -10.0, tiles[4].xmin, tiles[4].ymax)
@@ -92,7 +95,7 @@ def test_default_origin_is_the_bounding_box_snapped_outward():
 def test_tiles_that_only_touch_the_region_are_left_out():
     tile_grid = grid.TileGrid(x0=0, top=5000, ncols=3, nrows=2)
     region = shapely.box(0, 2500, 5000, 5000)  # exactly the two first tiles of the top row
-    assert [t.id for t in grid.tiles_over(tile_grid, region)] == [0, 1]
+    assert [t.id for t in tiles_over(tile_grid, region)] == [0, 1]
 
 
 def test_bad_grid_parameters_are_explained():
@@ -213,23 +216,15 @@ def scenario(s3_server):
         )
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("download_region_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _read_tiff(content: bytes):
     with MemoryFile(content) as memfile, memfile.open() as dataset:
         return dataset.read(), dataset.transform, dataset.crs, dataset.profile
 
 
 @pytest.mark.network
-def test_script_builds_the_region_into_a_bucket(scenario, s3_env, capsys):
+def test_command_builds_the_region_into_a_bucket(scenario, s3_env, capsys):
     bucket = s3_env.create_bucket("region-out")
-    script = _load_script()
-    code = script.main(
+    code = cli.main(
         [
             "--nuts",
             "XX001",
@@ -381,7 +376,6 @@ def _tile(stem: str) -> grid.Tile:
 
 @pytest.mark.network
 def test_clear_errors_for_bad_arguments(scenario, s3_env, tmp_path, capsys):
-    script = _load_script()
     common = [
         "--nuts-source",
         scenario.gisco_url,
@@ -395,30 +389,35 @@ def test_clear_errors_for_bad_arguments(scenario, s3_env, tmp_path, capsys):
         "s",
         "--quiet",
     ]
-    assert script.main(["--nuts", "XX0001", "--year", "2021", "--output", str(tmp_path), *common]) == 2
+    assert cli.main(["--nuts", "XX0001", "--year", "2021", "--output", str(tmp_path), *common]) == 2
     assert "close codes: XX001" in capsys.readouterr().err
-    assert script.main(["--nuts", "XX001", "--year", "2012", "--output", str(tmp_path), *common]) == 2
+    assert cli.main(["--nuts", "XX001", "--year", "2012", "--output", str(tmp_path), *common]) == 2
     assert "from 2017" in capsys.readouterr().err
     assert (
-        script.main(["--nuts", "XX001", "--year", "2021", "--output", "https://example.org/x", *common]) == 2
+        cli.main(["--nuts", "XX001", "--year", "2021", "--output", "https://example.org/x", *common]) == 2
     )
     assert "read-only" in capsys.readouterr().err
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    assert script.main(["--nuts", "XX001", "--year", "2021", "--output", str(blocker / "sub"), *common]) == 2
+    assert cli.main(["--nuts", "XX001", "--year", "2021", "--output", str(blocker / "sub"), *common]) == 2
     assert "not a writable folder" in capsys.readouterr().err
     assert (
-        script.main(["--nuts", "XX001", "--year", "2021", "--output", "s3://no-such-bucket-xyz/d", *common])
+        cli.main(["--nuts", "XX001", "--year", "2021", "--output", "s3://no-such-bucket-xyz/d", *common])
         == 2
     )
     assert "no-such-bucket-xyz" in capsys.readouterr().err
     assert (
-        script.main(
+        cli.main(
             ["--nuts", "XX001", "--year", "2021", "--output", str(tmp_path), "--label-year", "2019", *common]
         )
         == 2
     )
     assert "label_year=2019" in capsys.readouterr().err
+    missing = scenario.gisco_url.replace("LEVL_3", "LEVL_9")  # the stand-in answers 404
+    args = ["--nuts", "XX001", "--year", "2021", "--output", str(tmp_path), *common, "--nuts-source", missing]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "could not download the NUTS3 boundaries" in err and missing in err and "404" in err
     with pytest.raises(RegionNotFoundError):
         load_region("ZZ999", scenario.gisco_url)
 
@@ -433,6 +432,19 @@ def test_region_from_a_local_nuts_file(tmp_path):
         load_region("XX001", str(tmp_path / "missing.geojson"))
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided", "ignore:.*(non conformant|should be 'gpkg')")
+def test_a_nuts_file_without_a_crs_is_refused_by_name(tmp_path):
+    """Coordinates without a CRS could be metres or degrees: the file is refused, not guessed.
+
+    A GeoJSON always has a CRS (WGS84 unless it says otherwise), so the CRS-less
+    file here is a GeoPackage.
+    """
+    path = tmp_path / "nuts-without-crs.gpkg"
+    gpd.GeoDataFrame({"NUTS_ID": ["XX001"]}, geometry=[REGION], crs=None).to_file(path)
+    with pytest.raises(DataFileError, match=rf"{path}.*no CRS"):
+        load_region("XX001", str(path))
+
+
 def test_script_metadata_points_uv_at_this_repository():
     text = SCRIPT.read_text()
     block = text.split("# /// script\n", 1)[1].split("# ///\n", 1)[0]
@@ -443,3 +455,24 @@ def test_script_metadata_points_uv_at_this_repository():
     source = metadata["tool"]["uv"]["sources"]["landcover"]
     assert source["editable"] is True
     assert (SCRIPT.parent / source["path"] / "pyproject.toml").resolve() == PROJECT / "pyproject.toml"
+
+
+def test_the_command_is_a_package_entry_point():
+    """``pip install -e .`` installs ``landcover-download-region`` as :func:`landcover.download.cli.main`."""
+    scripts = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, name = scripts["landcover-download-region"].partition(":")
+    assert getattr(importlib.import_module(module), name) is cli.main
+    assert "--nuts" in cli.build_parser().format_help()
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--nuts", "XX001"])  # --year and --output missing
+    assert info.value.code == 2
+
+
+def test_the_thin_script_delegates_to_the_package():
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=120, cwd=PROJECT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: download_region.py")
+    assert "--nuts-source" in result.stdout and "--label-year" in result.stdout
+    assert "def build_parser" not in SCRIPT.read_text()  # the options live in landcover.download.cli

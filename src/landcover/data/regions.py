@@ -167,8 +167,9 @@ def gisco_nuts3_url() -> str:
 def cached_download_path(url: str, folder: Path | None = None) -> Path:
     """Where the downloaded copy of ``url`` is kept: ``{folder}/{hash of the URL}-{file name}``.
 
-    ``folder`` defaults to :func:`cache_dir`. The chapters and the region download
-    script both look here, so the GISCO file is fetched once for both.
+    ``folder`` defaults to :func:`cache_dir`. The chapters (:func:`load_nuts3`)
+    and the region download (:func:`read_nuts`) both look here, so the GISCO
+    file is fetched once for both.
     """
     digest = hashlib.sha256(url.encode()).hexdigest()[:12]
     name = url.rstrip("/").rsplit("/", 1)[-1] or NUTS3_FILENAME
@@ -176,7 +177,12 @@ def cached_download_path(url: str, folder: Path | None = None) -> Path:
 
 
 def _download(url: str, target: Path, timeout: float = 120.0) -> bytes:
-    """Fetch ``url`` and keep a copy at ``target`` (written under a temporary name, then renamed)."""
+    """Fetch ``url`` and keep a copy at ``target`` (written under a temporary name, then renamed).
+
+    Any failure, no answer or an HTTP error status, raises ``ConnectionError``
+    naming the URL and the reason, so callers need not know ``requests``.
+    ``timeout`` is in seconds.
+    """
     import requests
 
     try:
@@ -194,6 +200,13 @@ _nuts_lock = threading.Lock()
 
 
 def _parse_nuts(payload: bytes, source: str) -> gpd.GeoDataFrame:
+    """NUTS boundaries from the bytes of a vector file, checked and reprojected to EPSG:3035.
+
+    The last file parsed is memoised (parsing GISCO's file takes seconds).
+    Raises :class:`DataFileError` naming ``source`` when the bytes are not a
+    vector file, have no ``NUTS_ID`` column or have no CRS: coordinates without
+    a CRS could be metres or degrees, and guessing would misplace every region.
+    """
     key = (source, hash(payload))
     with _nuts_lock:
         if key in _nuts_cache:
@@ -205,8 +218,11 @@ def _parse_nuts(payload: bytes, source: str) -> gpd.GeoDataFrame:
     if "NUTS_ID" not in frame.columns:
         raise DataFileError(f"NUTS boundaries {source} have no NUTS_ID column; found {list(frame.columns)}")
     if frame.crs is None:
-        frame = frame.set_crs(NUTS_CRS)
-    elif frame.crs.to_epsg() != 3035:
+        raise DataFileError(
+            f"NUTS boundaries {source} have no CRS, so their coordinates cannot be placed; "
+            f"write the file with its CRS (GISCO's is {NUTS_CRS})"
+        )
+    if frame.crs.to_epsg() != 3035:
         frame = frame.to_crs(NUTS_CRS)
     frame.attrs["source"] = source
     with _nuts_lock:
@@ -215,31 +231,76 @@ def _parse_nuts(payload: bytes, source: str) -> gpd.GeoDataFrame:
     return frame
 
 
+def read_nuts(source: str, folder: Path | None = None, *, download: bool | None = None) -> gpd.GeoDataFrame:
+    """NUTS boundaries in EPSG:3035 from a GISCO-style vector file: a URL, a local path or ``s3://``.
+
+    A ``http(s)://`` source is downloaded once and kept at
+    :func:`cached_download_path` (``folder`` defaults to :func:`cache_dir`), so
+    the chapters and the region download share one copy. ``download`` says
+    whether a missing copy may be fetched; it defaults to
+    :func:`~landcover.config.online_allowed` (``LANDCOVER_ONLINE=1``), and the
+    region download also allows it for local stand-ins on 127.0.0.1.
+    ``frame.attrs["source"]`` says where the outlines came from.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``source`` is a path and no file is there.
+    OnlineAccessDisabled
+        ``source`` is a URL, no copy is cached and downloading is not allowed.
+    ConnectionError
+        The download failed (no answer, or an HTTP error status).
+    DataFileError
+        The file is not a vector file, has no ``NUTS_ID`` column or no CRS.
+    """
+    if scheme_of(source) in ("http", "https"):
+        cached = cached_download_path(source, folder)
+        if cached.exists():
+            return _parse_nuts(cached.read_bytes(), str(cached))
+        if not (online_allowed() if download is None else download):
+            raise OnlineAccessDisabled(
+                f"the NUTS3 boundaries at {source} are not in the cache ({cached}) and downloading them "
+                "needs the internet; set LANDCOVER_ONLINE=1 (environment or .env) to allow it"
+            )
+        return _parse_nuts(_download(source, cached), source)
+    try:
+        payload = read_bytes(source)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"NUTS file {source} does not exist") from None
+    return _parse_nuts(payload, source)
+
+
 def load_nuts3(region_ids: str | Iterable[str] | None = None, root: str | None = None) -> gpd.GeoDataFrame:
     """NUTS 2021 level-3 outlines in EPSG:3035 (``NUTS_ID``, ``NUTS_NAME``, ``CNTR_CODE``, ...).
 
     Taken from ``{root}/nuts/NUTS_RG_01M_2021_3035_LEVL_3.geojson`` when the
     data root has it (the synthetic data does), else from a copy downloaded earlier, else
-    from Eurostat GISCO, which needs ``LANDCOVER_ONLINE=1``. ``region_ids``
-    keeps only the listed regions, in that order. ``frame.attrs["source"]`` says
-    where the outlines came from.
+    from Eurostat GISCO, which needs ``LANDCOVER_ONLINE=1`` (:func:`read_nuts`
+    does the reading and the download). ``region_ids`` keeps only the listed
+    regions, in that order. ``frame.attrs["source"]`` says where the outlines
+    came from.
+
+    Raises
+    ------
+    OnlineAccessDisabled
+        The outlines are neither in the data root nor cached, and online access is off.
+    RegionNotFoundError
+        One of ``region_ids`` is not in the outlines (the message lists them).
+    DataFileError
+        The outlines file is unreadable, has no ``NUTS_ID`` column or no CRS.
     """
     location = nuts_file_path(root)
-    if exists(location):
+    if exists(location):  # part of the data root, whatever its scheme: read, not downloaded and cached
         frame = _parse_nuts(read_bytes(location), location)
     else:
         url = gisco_nuts3_url()
-        cached = cached_download_path(url)
-        if cached.exists():
-            frame = _parse_nuts(cached.read_bytes(), str(cached))
-        elif online_allowed():
-            frame = _parse_nuts(_download(url, cached), url)
-        else:
+        if not (cached_download_path(url).exists() or online_allowed()):
             raise OnlineAccessDisabled(
                 f"NUTS3 boundaries are not in the data root ({location}) and fetching them from "
                 f"Eurostat GISCO ({url}) needs the internet. Set LANDCOVER_ONLINE=1 (environment "
                 "or .env) to allow the download, or put the GeoJSON file at that path."
             )
+        frame = read_nuts(url)
     frame = frame.copy()
     frame.attrs["source"] = frame.attrs.get("source", location)
     if region_ids is None:

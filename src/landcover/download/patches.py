@@ -25,17 +25,20 @@ import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from affine import Affine
+from rasterio.crs import CRS
 from rasterio.enums import Resampling
+from rasterio.io import DatasetReader
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
 from landcover.bands import N_BANDS, PRODUCT_BAND_NAMES, SPECTRAL_BAND_NAMES
 from landcover.bands import NATIVE_RESOLUTION_M as _NATIVE_RESOLUTION_M
+from landcover.data.grid import TILE_CRS, Tile
 from landcover.data.paths import PIXEL_SIZE_M, TILE_SIZE_PX
-from landcover.download.grid import TILE_CRS, Tile
 
 #: Band names inside a .SAFE product, in the order of the tiles' first 12 channels.
 SAFE_BANDS: tuple[str, ...] = PRODUCT_BAND_NAMES
@@ -84,6 +87,7 @@ class Radiometry:
     offsets: dict[str, float] = field(default_factory=dict)
 
     def offset(self, band: str) -> float:
+        """The offset added to ``band``'s digital numbers before scaling (0 when the product lists none)."""
         return self.offsets.get(band, 0.0)
 
     @classmethod
@@ -141,13 +145,16 @@ def parse_l2a_metadata(xml: bytes | str) -> Radiometry:
     )
 
 
-def tile_bounds_in(crs, tile: Tile) -> tuple[float, float, float, float]:
+def tile_bounds_in(crs: CRS | str, tile: Tile) -> tuple[float, float, float, float]:
     """The tile's bounds expressed in ``crs`` (a rotated square's enclosing box)."""
     return transform_bounds(TILE_CRS, crs, *tile.bounds, densify_pts=21)
 
 
 def source_window(
-    dataset, tile: Tile, margin_px: int = 2, bounds: tuple[float, float, float, float] | None = None
+    dataset: DatasetReader,
+    tile: Tile,
+    margin_px: int = 2,
+    bounds: tuple[float, float, float, float] | None = None,
 ) -> Window | None:
     """The window of ``dataset`` (any CRS) that covers ``tile``, with a margin for interpolation.
 
@@ -168,7 +175,7 @@ def source_window(
 
 
 def reproject_bands(
-    datasets: Sequence,
+    datasets: Sequence[DatasetReader],
     tile: Tile,
     resampling: Resampling = Resampling.bilinear,
     nodata: float = L2A_NODATA,
@@ -214,7 +221,7 @@ def reproject_bands(
     return out
 
 
-def reproject_band(dataset, tile: Tile, **kwargs) -> np.ndarray:
+def reproject_band(dataset: DatasetReader, tile: Tile, **kwargs: Any) -> np.ndarray:
     """One dataset's band 1 warped onto ``tile`` (see :func:`reproject_bands`): float32 (rows, cols)."""
     return reproject_bands([dataset], tile, **kwargs)[0]
 
@@ -255,10 +262,12 @@ class TileMosaic:
 
     @property
     def missing(self) -> np.ndarray:
+        """Boolean (rows, cols): pixels no product has filled yet in every band."""
         return np.isnan(self.values).any(axis=0)
 
     @property
     def complete(self) -> bool:
+        """Whether every pixel has data, so the tile can be written."""
         return not self.missing.any()
 
     def add(self, reflectance: np.ndarray, source: str) -> int:

@@ -29,8 +29,8 @@ import rasterio
 from rasterio.enums import Resampling
 from tqdm.auto import tqdm
 
+from landcover.data.grid import Tile
 from landcover.data.paths import PIXEL_SIZE_M
-from landcover.download.grid import Tile
 from landcover.download.patches import (
     NATIVE_RESOLUTION_M,
     SAFE_BANDS,
@@ -175,10 +175,11 @@ class ProductReader:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
+        """Close the band files and delete their temporary copies (safe to call twice)."""
         for dataset in self._datasets.values():
             dataset.close()
         self._datasets.clear()

@@ -1,50 +1,56 @@
 """The region pipeline: every tile of a NUTS3 region for a year, in the bucket layout.
 
-Steps, in the order :func:`build_region` runs them:
+:func:`build_region` runs these steps, each a named function or method below:
 
-1. Check the arguments (region code, year, output location) before any download.
-2. Load the region's outline (GISCO NUTS 2021 level 3, or a local file) and lay
-   the 2.5 km grid over it (:mod:`~landcover.download.grid`).
-3. Open what a previous run left: tiles that pass validation are kept (and
-   counted in the statistics), anything else is rebuilt.
-4. Ask the OData catalogue for the L2A products over the region (all pages),
-   least cloudy first. Each product is read once; every pending tile it touches
-   is warped onto its EPSG:3035 grid and mosaicked. A tile is written as soon as
-   no pixel is missing; tiles no product completes are reported and not written.
-5. Fetch each tile's CLC+ labels for the same grid (years with a CLC+ product).
-6. Write ``filename2bbox.parquet`` and ``metrics-normalization.yaml``.
+1. Check the request (year, dates, label year), then the output location,
+   before any download (:func:`check_request`).
+2. Plan the tiles: load the region's outline (GISCO NUTS 2021 level 3, or a
+   local file, read by :func:`landcover.data.regions.read_nuts`) and keep the
+   tiles of the 2.5 km EPSG:3035 grid that share some area with it
+   (:func:`plan_tiles`).
+3. Keep what a previous run left: tiles that pass validation are kept (and
+   counted in the statistics), anything else is rebuilt (``keep_valid_tiles``).
+4. Choose the products: the L2A products over the region in the OData
+   catalogue (all pages), least cloudy first (``choose_products``). Each
+   product is read once; every pending tile it touches is warped onto its
+   EPSG:3035 grid and mosaicked (``fill_tiles``). A tile is written as soon as
+   no pixel is missing (``finish_tile``); tiles no product completes are
+   reported and not written.
+5. Write each tile's CLC+ labels for the same grid, in years with a CLC+
+   product (``write_label``, also for the tiles kept in step 3).
+6. Write ``filename2bbox.parquet`` and ``metrics-normalization.yaml``
+   (``write_index_files``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
-import io
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import fsspec
 import geopandas as gpd
+import numpy as np
 import requests
 import shapely
 from shapely.geometry.base import BaseGeometry
 from tqdm.auto import tqdm
 
+from landcover.config import online_allowed
 from landcover.data import paths
 from landcover.data.errors import DataFileError, RegionNotFoundError
-from landcover.config import cache_dir as nuts_cache_dir
-from landcover.data.regions import cached_download_path, gisco_nuts3_url
-from landcover.storage import write_bytes_atomic
-from landcover.download.grid import TILE_CRS, Tile, TileGrid, region_grid, tiles_over
+from landcover.data.grid import TILE_CRS, Tile, TileGrid, region_grid
+from landcover.data.regions import gisco_nuts3_url, read_nuts
 from landcover.download.patches import TileMosaic
 from landcover.download.products import ProductReader, eodata_filesystem
 from landcover.download.writer import BandStatistics, RegionOutput
 from landcover.sources.clcplus import CLCPLUS_BASE_URL, CLCPLUS_YEARS, fetch_labels
-from landcover.sources.http import DEFAULT_TIMEOUT, check_response, new_session, require_online
+from landcover.sources.http import is_loopback, new_session
 from landcover.sources.odata import ODATA_CATALOGUE_URL, Product, search_products
 
 log = logging.getLogger(__name__)
@@ -53,6 +59,9 @@ log = logging.getLogger(__name__)
 FIRST_L2A_YEAR = 2017
 #: Default acquisition window within the year: the summer, as for the published tiles.
 DEFAULT_SEASON = ("06-01", "08-31")
+
+#: The EO archive as given to :func:`build_region`: a file system, a function making one, or ``None``.
+EodataSource = fsspec.AbstractFileSystem | Callable[[], fsspec.AbstractFileSystem] | None
 
 
 @dataclass
@@ -111,6 +120,7 @@ class RegionReport:
     normalization_path: str | None = None
 
     def summary(self) -> str:
+        """A few lines for the terminal: tiles, images and labels written or kept, products, skipped tiles."""
         lines = [
             f"{self.nuts_id} {self.year} -> {self.output}",
             f"  tiles over the region: {self.tiles}",
@@ -134,9 +144,9 @@ class RegionReport:
         return "\n".join(lines)
 
 
-# -- arguments -----------------------------------------------------------------
+# -- 1. the request --------------------------------------------------------------
 def check_year(year: int | str) -> int:
-    """A year with Sentinel-2 L2A data (2017 to this year)."""
+    """A year with Sentinel-2 L2A data (2017 to this year); ``ValueError`` naming ``year`` otherwise."""
     try:
         value = paths.validate_year(year)
     except ValueError:
@@ -148,6 +158,7 @@ def check_year(year: int | str) -> int:
 
 
 def check_window(start: str, end: str) -> None:
+    """Refuse an acquisition window that is not two ISO dates (YYYY-MM-DD) in order."""
     try:
         first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     except ValueError as exc:
@@ -156,45 +167,51 @@ def check_window(start: str, end: str) -> None:
         raise ValueError(f"start={start} is after end={end}")
 
 
-# -- region outline --------------------------------------------------------------
-def _cached_download(url: str, folder: Path, timeout=DEFAULT_TIMEOUT) -> bytes:
-    """Bytes of ``url``, kept in ``folder`` so that a resumed run does not fetch them again."""
-    cached = cached_download_path(url, folder)
-    if cached.exists():
-        return cached.read_bytes()
-    require_online(url, "the GISCO NUTS download")
-    response = check_response(new_session().get(url, timeout=timeout), f"download of {url}")
-    write_bytes_atomic(cached, response.content)
-    return response.content
+def check_request(request: RegionRequest) -> tuple[int, tuple[str, str], int | None]:
+    """The request's year, acquisition window and CLC+ label year, checked before anything is fetched.
+
+    Raises ``ValueError`` naming the parameter: a year without L2A products,
+    dates out of order, or a label year CLC+ Backbone does not have.
+    """
+    year = check_year(request.year)
+    start, end = request.window()
+    check_window(start, end)
+    label_year = request.labels_for()
+    if label_year is not None and label_year not in CLCPLUS_YEARS:
+        raise ValueError(
+            f"label_year={label_year}: CLC+ Backbone exists for "
+            f"{', '.join(map(str, CLCPLUS_YEARS))} only (use None for no labels)"
+        )
+    return year, (start, end), label_year
 
 
+# -- 2. the tiles over the region ------------------------------------------------------
 def load_region(nuts_id: str, source: str | None = None, cache_dir: Path | None = None) -> BaseGeometry:
-    """Outline of a NUTS3 region in EPSG:3035, from a GISCO-style GeoJSON (URL or file).
+    """Outline of a NUTS3 region in EPSG:3035, from a GISCO-style vector file (URL or file).
 
     ``source`` defaults to GISCO's NUTS 2021 level-3 file
-    (:func:`landcover.data.regions.gisco_nuts3_url`); a downloaded copy is kept
-    in ``cache_dir`` (default :func:`landcover.config.cache_dir`). Raises
-    :class:`~landcover.data.errors.RegionNotFoundError` naming close matches when
-    the code is not in the file.
+    (:func:`landcover.data.regions.gisco_nuts3_url`). The file is read by
+    :func:`landcover.data.regions.read_nuts`, the loader the chapters use, so a
+    downloaded copy is shared with them (kept in ``cache_dir``, default
+    :func:`landcover.config.cache_dir`) and a file without a CRS is refused.
+
+    Raises
+    ------
+    RegionNotFoundError
+        The code is not in the file; the message names close matches.
+    DataFileError
+        The file is unreadable, has no ``NUTS_ID`` column or CRS, or the region is empty.
+    FileNotFoundError
+        ``source`` is a path and no file is there.
+    OnlineAccessDisabled
+        ``source`` is on the internet, not cached, and online access is off.
+    ConnectionError
+        ``source`` is a URL and the download failed.
     """
     nuts_id = paths.validate_nuts(nuts_id)
     source = source or gisco_nuts3_url()
-    if source.startswith(("http://", "https://")):
-        payload = _cached_download(source, cache_dir or nuts_cache_dir())
-    else:
-        try:
-            with fsspec.open(source, "rb") as handle:
-                payload = handle.read()
-        except FileNotFoundError:
-            raise FileNotFoundError(f"NUTS file {source} does not exist") from None
-    try:
-        frame = gpd.read_file(io.BytesIO(payload))
-    except Exception as exc:
-        raise DataFileError(f"cannot read NUTS boundaries from {source}: {exc}") from exc
-    if "NUTS_ID" not in frame.columns:
-        raise DataFileError(f"{source} has no NUTS_ID column: is it a GISCO NUTS file?")
-    if frame.crs is None:
-        raise DataFileError(f"{source} has no CRS")
+    # The same consent rule as every service of the pipeline: stand-ins on 127.0.0.1 need none.
+    frame = read_nuts(source, cache_dir, download=is_loopback(source) or online_allowed())
     chosen = frame[frame["NUTS_ID"].astype(str).str.upper() == nuts_id.upper()]
     if chosen.empty:
         codes = sorted(frame["NUTS_ID"].astype(str))
@@ -207,7 +224,40 @@ def load_region(nuts_id: str, source: str | None = None, cache_dir: Path | None 
     return geometry
 
 
+def tiles_over(grid: TileGrid, region: BaseGeometry) -> list[Tile]:
+    """Tiles of ``grid`` that share some area with ``region`` (EPSG:3035); touching edges do not count."""
+    candidates = grid.tiles()
+    boxes = np.array([t.box for t in candidates], dtype=object)
+    shapely.prepare(region)
+    keep = shapely.intersects(region, boxes) & ~shapely.touches(region, boxes)
+    return [tile for tile, hit in zip(candidates, keep, strict=True) if hit]
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """The region's outline, its grid and the tiles to build (all EPSG:3035)."""
+
+    region: BaseGeometry
+    grid: TileGrid
+    tiles: list[Tile]
+
+
+def plan_tiles(request: RegionRequest) -> TilePlan:
+    """The tiles ``request`` covers: its region's outline with the 2.5 km grid laid over it.
+
+    The grid starts at ``request.origin`` with ``request.ncols`` columns when
+    given (to reproduce published tile names), else at the region's bounds.
+    """
+    region = load_region(
+        request.nuts_id, request.nuts_source, cache_dir=Path(request.cache_dir) if request.cache_dir else None
+    )
+    grid = region_grid(region, origin=request.origin, ncols=request.ncols)
+    return TilePlan(region=region, grid=grid, tiles=tiles_over(grid, region))
+
+
+# -- 4. products -------------------------------------------------------------------
 def lonlat(geometry: BaseGeometry, from_crs: str = TILE_CRS) -> BaseGeometry:
+    """``geometry`` reprojected from ``from_crs`` (default EPSG:3035) to lon/lat (EPSG:4326)."""
     return gpd.GeoSeries([geometry], crs=from_crs).to_crs(4326).iloc[0]
 
 
@@ -217,147 +267,202 @@ def search_geometry(region: BaseGeometry) -> BaseGeometry:
 
 
 def footprint_3035(product: Product) -> BaseGeometry | None:
+    """The product's footprint (lon/lat in the catalogue) in EPSG:3035, or ``None`` when it has none."""
     if product.footprint is None:
         return None
     return gpd.GeoSeries([product.footprint], crs=4326).to_crs(TILE_CRS).iloc[0]
 
 
-# -- pipeline ----------------------------------------------------------------------
-def build_region(
-    request: RegionRequest,
-    eodata_fs: fsspec.AbstractFileSystem | Callable[[], fsspec.AbstractFileSystem] | None = None,
-    output_fs: fsspec.AbstractFileSystem | None = None,
-    session: requests.Session | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-) -> RegionReport:
-    """Build (or complete) the tiles of ``request``; see the module docstring for the steps.
+def tiles_touched(product: Product, tiles: Iterable[Tile]) -> list[Tile]:
+    """The ``tiles`` the product's footprint meets (all of them when the catalogue gave no footprint)."""
+    outline = footprint_3035(product)
+    return [t for t in tiles if outline is None or outline.intersects(t.box)]
 
-    ``eodata_fs`` is the EO S3 archive, or a function returning it, called only
-    when some tile needs building (default: :func:`eodata_filesystem` from the
-    ``EODATA_S3_*`` variables); ``output_fs`` the destination file system
-    (default: from the output location and the ``AWS_*`` variables).
+
+def open_eodata(eodata_fs: EodataSource) -> fsspec.AbstractFileSystem:
+    """The EO archive's file system, opened only once some tile needs building.
+
+    ``eodata_fs`` itself, what it returns when it is a function, or
+    :func:`eodata_filesystem` from the ``EODATA_S3_*`` variables when ``None``.
     """
-    year = check_year(request.year)
-    start, end = request.window()
-    check_window(start, end)
-    output = RegionOutput(request.output, request.nuts_id, year, fs=output_fs)
-    output.check_writable()
-    label_year = request.labels_for()
-    if label_year is not None and label_year not in CLCPLUS_YEARS:
-        raise ValueError(
-            f"label_year={label_year}: CLC+ Backbone exists for "
-            f"{', '.join(map(str, CLCPLUS_YEARS))} only (use None for no labels)"
-        )
-    session = session or new_session()
-    report = RegionReport(nuts_id=output.nuts, year=year, output=output.root)
+    if eodata_fs is None:
+        return eodata_filesystem()
+    if callable(eodata_fs) and not isinstance(eodata_fs, fsspec.AbstractFileSystem):
+        return eodata_fs()
+    return eodata_fs
 
-    region = load_region(
-        output.nuts, request.nuts_source, cache_dir=Path(request.cache_dir) if request.cache_dir else None
-    )
-    grid: TileGrid = region_grid(region, origin=request.origin, ncols=request.ncols)
-    tiles = tiles_over(grid, region)
-    report.tiles = len(tiles)
-    log.info("%s: %d tiles of %d x %d grid", output.nuts, len(tiles), grid.nrows, grid.ncols)
 
-    removed = output.remove_leftovers()
-    if removed:
-        log.info("removed %d temporary files of an interrupted run", removed)
+# -- the pipeline ------------------------------------------------------------------------
+@dataclass
+class _RegionRun:
+    """What the steps of one :func:`build_region` run share: where to write and what was done."""
 
-    # 3. what is already there
-    statistics = BandStatistics()
-    present_images = output.existing_names(output.images_dir)
-    done: dict[str, Tile] = {}
-    invalid: set[str] = set()
-    for tile in tqdm(tiles, desc="checking existing tiles", disable=not request.progress, leave=False):
-        if tile.stem + ".tif" not in present_images:
-            continue
-        channels = output.read_valid_image(tile)
-        if channels is None:
-            invalid.add(tile.stem)
-            log.warning("tile %s exists but is not valid: it will be rebuilt", tile.stem)
-            continue
-        statistics.add(channels)
-        done[tile.stem] = tile
-    report.images_kept = len(done)
-    kept = list(done.values())
+    request: RegionRequest
+    output: RegionOutput
+    label_year: int | None
+    session: requests.Session
+    report: RegionReport
+    statistics: BandStatistics = field(default_factory=BandStatistics)
+    done: dict[str, Tile] = field(default_factory=dict)  # stem -> tile with a valid image
+    invalid: set[str] = field(default_factory=set)  # stems whose existing image failed validation
 
-    def write_label(tile: Tile) -> None:
-        if label_year is None:
-            return
-        if output.has_valid_label(tile):
-            report.labels_kept += 1
-            return
-        labels = fetch_labels(tile.bounds, label_year, base_url=request.clcplus_url, session=session)
-        output.write_label(tile, labels)
-        report.labels_written += 1
+    def keep_valid_tiles(self, tiles: list[Tile]) -> list[Tile]:
+        """Step 3: the tiles whose image a previous run wrote and which pass validation.
 
-    # 4. products, least cloudy first
-    pending = {t.stem: t for t in tiles if t.stem not in done}
-    if pending:
-        if eodata_fs is None:
-            fs = eodata_filesystem()
-        elif callable(eodata_fs) and not isinstance(eodata_fs, fsspec.AbstractFileSystem):
-            fs = eodata_fs()
-        else:
-            fs = eodata_fs
+        Their channels enter the statistics; an existing file that fails
+        validation is noted in ``invalid`` and rebuilt.
+        """
+        present = self.output.existing_names(self.output.images_dir)
+        for tile in tqdm(
+            tiles, desc="checking existing tiles", disable=not self.request.progress, leave=False
+        ):
+            if tile.stem + ".tif" not in present:
+                continue
+            channels = self.output.read_valid_image(tile)
+            if channels is None:
+                self.invalid.add(tile.stem)
+                log.warning("tile %s exists but is not valid: it will be rebuilt", tile.stem)
+                continue
+            self.statistics.add(channels)
+            self.done[tile.stem] = tile
+        self.report.images_kept = len(self.done)
+        return list(self.done.values())
+
+    def choose_products(self, region: BaseGeometry, start: str, end: str) -> list[Product]:
+        """Step 4a: the catalogue's L2A products over ``region`` in the window, least cloudy first.
+
+        Cut to ``request.max_products`` (the least cloudy ones) when given.
+        """
         products = search_products(
             search_geometry(region),
             start,
             end,
-            max_cloud=request.max_cloud,
-            catalogue_url=request.catalogue_url,
-            page_size=request.page_size,
-            session=session,
+            max_cloud=self.request.max_cloud,
+            catalogue_url=self.request.catalogue_url,
+            page_size=self.request.page_size,
+            session=self.session,
         )
-        report.products_found = len(products)
-        if request.max_products is not None:
-            products = products[: request.max_products]  # the least cloudy ones
+        self.report.products_found = len(products)
+        if self.request.max_products is not None:
+            products = products[: self.request.max_products]
         log.info("%d products found between %s and %s", len(products), start, end)
+        return products
+
+    def fill_tiles(
+        self,
+        pending: list[Tile],
+        products: list[Product],
+        fs: fsspec.AbstractFileSystem,
+        workdir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """Step 4b: mosaic the products, in order, into the pending tiles; write each once complete.
+
+        Each product's bands are copied once and serve every pending tile its
+        footprint touches; a later product only fills pixels still empty. The
+        tiles left incomplete go to ``report.skipped``.
+        """
+        waiting = {t.stem: t for t in pending}
         mosaics: dict[str, TileMosaic] = {}
-        bar = tqdm(
-            total=len(pending),
-            desc=f"tiles of {output.nuts} {year}",
+        with tqdm(
+            total=len(waiting),
+            desc=f"tiles of {self.output.nuts} {self.output.year}",
             unit="tile",
-            disable=not request.progress,
+            disable=not self.request.progress,
+        ) as bar:
+            for product in products:
+                if not waiting:
+                    break
+                touched = tiles_touched(product, waiting.values())
+                if not touched:
+                    continue
+                with ProductReader(product, fs, workdir=workdir, progress=self.request.progress) as reader:
+                    self.report.products_read.append(product.name)
+                    for tile in touched:
+                        mosaic = mosaics.setdefault(tile.stem, TileMosaic(tile))
+                        mosaic.add(reader.read_tile(tile), product.name)
+                        if mosaic.complete:
+                            self.finish_tile(mosaic)
+                            del waiting[tile.stem], mosaics[tile.stem]
+                            bar.update(1)
+        self.report.skipped = sorted(waiting, key=lambda stem: waiting[stem].id)
+
+    def finish_tile(self, mosaic: TileMosaic) -> None:
+        """Step 4c: write a complete tile's 14 channels and its labels, and count it."""
+        tile, report = mosaic.tile, self.report
+        channels = mosaic.channels()
+        self.output.write_image(tile, channels)
+        self.statistics.add(channels)
+        report.images_written += 1
+        report.images_redone += tile.stem in self.invalid
+        report.products_used.extend(s for s in mosaic.sources if s not in report.products_used)
+        self.write_label(tile)
+        self.done[tile.stem] = tile
+
+    def write_label(self, tile: Tile) -> None:
+        """Step 5: fetch and write the tile's CLC+ labels unless valid ones exist (or the year has none)."""
+        if self.label_year is None:
+            return
+        if self.output.has_valid_label(tile):
+            self.report.labels_kept += 1
+            return
+        labels = fetch_labels(
+            tile.bounds, self.label_year, base_url=self.request.clcplus_url, session=self.session
         )
-        for product in products:
-            if not pending:
-                break
-            outline = footprint_3035(product)
-            touched = [t for t in pending.values() if outline is None or outline.intersects(t.box)]
-            if not touched:
-                continue
-            with ProductReader(product, fs, workdir=workdir, progress=request.progress) as reader:
-                report.products_read.append(product.name)
-                for tile in touched:
-                    mosaic = mosaics.setdefault(tile.stem, TileMosaic(tile))
-                    mosaic.add(reader.read_tile(tile), product.name)
-                    if not mosaic.complete:
-                        continue
-                    channels = mosaic.channels()
-                    output.write_image(tile, channels)
-                    statistics.add(channels)
-                    report.images_written += 1
-                    report.images_redone += tile.stem in invalid
-                    report.products_used.extend(s for s in mosaic.sources if s not in report.products_used)
-                    write_label(tile)
-                    done[tile.stem] = tile
-                    del pending[tile.stem], mosaics[tile.stem]
-                    bar.update(1)
-        bar.close()
-        report.skipped = sorted(pending, key=lambda stem: pending[stem].id)
+        self.output.write_label(tile, labels)
+        self.report.labels_written += 1
 
-    # 5. labels of the tiles kept from a previous run
-    if label_year is None:
-        log.info("no CLC+ Backbone product for %s: no labels written", year)
-    for tile in tqdm(
-        kept, desc="labels of kept tiles", disable=not request.progress or not kept, leave=False
-    ):
-        write_label(tile)
-    finished = sorted(done.values(), key=lambda t: t.id)
+    def label_kept_tiles(self, kept: list[Tile]) -> None:
+        """Step 5 for the tiles kept from a previous run (their labels may be missing)."""
+        if self.label_year is None:
+            log.info("no CLC+ Backbone product for %s: no labels written", self.output.year)
+        progress = self.request.progress and bool(kept)
+        for tile in tqdm(kept, desc="labels of kept tiles", disable=not progress, leave=False):
+            self.write_label(tile)
 
-    # 6. index and statistics
-    if finished:
-        report.index_path = output.write_index(finished)
-        report.normalization_path = output.write_normalization(statistics)
+    def write_index_files(self) -> None:
+        """Step 6: ``filename2bbox.parquet`` (tiles in id order) and ``metrics-normalization.yaml``."""
+        finished = sorted(self.done.values(), key=lambda t: t.id)
+        if finished:
+            self.report.index_path = self.output.write_index(finished)
+            self.report.normalization_path = self.output.write_normalization(self.statistics)
+
+
+def build_region(
+    request: RegionRequest,
+    eodata_fs: EodataSource = None,
+    output_fs: fsspec.AbstractFileSystem | None = None,
+    session: requests.Session | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+) -> RegionReport:
+    """Build (or complete) the tiles of ``request``; the steps are listed in the module docstring.
+
+    ``eodata_fs`` is the EO S3 archive, or a function returning it, called only
+    when some tile needs building (default: :func:`eodata_filesystem` from the
+    ``EODATA_S3_*`` variables); ``output_fs`` the destination file system
+    (default: from the output location and the ``AWS_*`` variables);
+    ``workdir`` the folder for the temporary copy of each product's bands.
+    Bad requests raise ``ValueError`` naming the parameter before anything is
+    downloaded; a run interrupted at any point can be resumed by calling again.
+    """
+    year, (start, end), label_year = check_request(request)
+    output = RegionOutput(request.output, request.nuts_id, year, fs=output_fs)
+    output.check_writable()
+    report = RegionReport(nuts_id=output.nuts, year=year, output=output.root)
+    run = _RegionRun(request, output, label_year, session or new_session(), report)
+
+    plan = plan_tiles(request)
+    report.tiles = len(plan.tiles)
+    log.info("%s: %d tiles of %d x %d grid", output.nuts, len(plan.tiles), plan.grid.nrows, plan.grid.ncols)
+    removed = output.remove_leftovers()
+    if removed:
+        log.info("removed %d temporary files of an interrupted run", removed)
+
+    kept = run.keep_valid_tiles(plan.tiles)
+    pending = [t for t in plan.tiles if t.stem not in run.done]
+    if pending:
+        fs = open_eodata(eodata_fs)
+        products = run.choose_products(plan.region, start, end)
+        run.fill_tiles(pending, products, fs, workdir)
+    run.label_kept_tiles(kept)
+    run.write_index_files()
     return report

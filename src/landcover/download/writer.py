@@ -26,9 +26,9 @@ from rasterio.io import MemoryFile
 from landcover.bands import BAND_NAMES, N_BANDS
 from landcover.classes import N_CLASSES
 from landcover.data import paths
-from landcover.storage import get_file_system, s3_settings, scheme_of
-from landcover.download.grid import TILE_CRS, Tile
+from landcover.data.grid import TILE_CRS, Tile
 from landcover.sources.http import require_online
+from landcover.storage import get_file_system, s3_settings, scheme_of
 
 _TMP_MARK = ".tmp-"
 
@@ -88,6 +88,7 @@ class BandStatistics:
 
     @property
     def std(self) -> np.ndarray:
+        """Per-band population standard deviation (14 floats; zeros before any tile)."""
         return np.sqrt(self.m2 / self.count) if self.count else np.zeros(N_BANDS)
 
     def as_yaml(self) -> str:
@@ -110,17 +111,21 @@ class RegionOutput:
 
     # -- locations ---------------------------------------------------------------
     def image_path(self, tile: Tile) -> str:
+        """Where ``tile``'s GeoTIFF goes: ``images/{NUTS3}/{year}/{stem}.tif`` under the root."""
         return paths.image_path(self.nuts, self.year, tile.stem, root=self.root)
 
     def label_path(self, tile: Tile) -> str:
+        """Where ``tile``'s labels go: ``labels/{NUTS3}/{year}/{stem}.npy`` under the root."""
         return paths.label_path(self.nuts, self.year, tile.stem, root=self.root)
 
     @property
     def index_path(self) -> str:
+        """Where the region's ``filename2bbox.parquet`` goes."""
         return paths.index_path(self.nuts, self.year, root=self.root)
 
     @property
     def normalization_path(self) -> str:
+        """Where the region's ``metrics-normalization.yaml`` goes."""
         return paths.normalization_path(self.nuts, self.year, root=self.root)
 
     # -- checks ------------------------------------------------------------------
@@ -207,11 +212,16 @@ class RegionOutput:
             raise
 
     def write_image(self, tile: Tile, channels: np.ndarray) -> str:
+        """Write ``tile``'s 14 channels (float64, EPSG:3035) atomically; return the path written."""
         path = self.image_path(tile)
         self.write_atomic(path, tiff_bytes(channels, tile))
         return path
 
     def write_label(self, tile: Tile, labels: np.ndarray) -> str:
+        """Write ``tile``'s 250 x 250 class ids as uint8 ``.npy`` atomically; return the path written.
+
+        Raises ``ValueError`` naming the tile when ``labels`` is not 250 x 250.
+        """
         labels = np.asarray(labels)
         if labels.shape != (round(tile.size_m / paths.PIXEL_SIZE_M),) * 2:
             raise ValueError(f"labels of tile {tile.stem} have shape {labels.shape}, expected 250 x 250")
@@ -233,6 +243,7 @@ class RegionOutput:
         return self.index_path
 
     def write_normalization(self, statistics: BandStatistics) -> str:
+        """Write ``metrics-normalization.yaml`` (per-band mean and std of the tiles); return its path."""
         self.write_atomic(self.normalization_path, statistics.as_yaml().encode())
         return self.normalization_path
 
