@@ -8,7 +8,7 @@ import pytest
 
 from landcover.data import GAZETTEER, GeocodingError, geocode
 from landcover.data.geocode import USER_AGENT, nominatim_url
-from tests.support.servers import nominatim_app
+from landcover.sources.standins.nominatim import nominatim_app
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.support.tiny_data import FIRST_STEM, label_pixels
 
 from landcover.data import DataFileError, label_path, load_label
-from tests.support.tiny_data import FIRST_STEM, label_pixels
 
 
 def test_label_in_every_mode(tiny_root):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tests.support.tiny_data import TINY_LAYOUT
 
 from landcover.data import (
     DataFileError,
@@ -15,7 +16,6 @@ from landcover.data import (
     load_tile_index,
 )
 from landcover.data.paths import image_path, tile_bounds_from_name
-from tests.support.tiny_data import TINY_LAYOUT
 
 
 def test_index_in_every_mode(tiny_root):

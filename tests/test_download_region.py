@@ -32,9 +32,9 @@ from rasterio.io import MemoryFile
 
 from landcover.bands import N_BANDS
 from landcover.data import grid
-from landcover.data.errors import DataFileError, RegionNotFoundError
 from landcover.download import cli, patches, writer
 from landcover.download.region import RegionRequest, build_region, load_region, tiles_over
+from landcover.errors import DataFileError, RegionNotFoundError
 from landcover.sources.standins import (
     ClcPlusImageServer,
     ODataCatalogue,

@@ -122,6 +122,23 @@ KERNEL_CELLS = {
     "history blank": "x = ___  # TODO: anything\ncheck('acq-rgb', x, x)",
     "undefined": "check('acq-rgb', nothing_yet, np.zeros(3))",
     "blank value": "from landcover.exercises import ___ as blank\ncheck('acq-rgb', blank, blank)",
+    "two blanks on a line": "x, y = ___, ___  # TODO: two things\ncheck('acq-rgb', x, y)",
+    "mistake in an exercise": (
+        "import pandas as pd\n"
+        "joined = pd.DataFrame({'NUTS_ID': []})  # what a spatial join on two CRSs returns\n"
+        "nuts_code = joined['NUTS_ID'].iloc[0]\n"
+        "check('acq-find-region', 'Eurostat', None, nuts_code, None)"
+    ),
+    "same error elsewhere": "import pandas as pd\npd.Series([], dtype=float).iloc[0]",
+    "catch up": (
+        "from landcover.exercises import catch_up\n"
+        "from landcover.exercises.catchup import _cells, reference_folder\n"
+        "cells = {label: code for label, _, code in _cells(reference_folder() / '1-acquisition.py')}\n"
+        "exec(cells['acq-setup'])\n"
+        "catch_up('acq-rgb')"
+    ),
+    "check after catch up": "check('acq-rgb', rgb_data, rgb)",
+    "own answer after catch up": "rgb = rgb.copy()\nrgb_data = rgb_data.copy()\ncheck('acq-rgb', rgb_data, rgb)",
 }
 
 
@@ -182,3 +199,37 @@ def test_kernel_check_says_not_attempted(kernel_run: dict[str, Any]) -> None:
     assert _errors(kernel_run["undefined"]) == []
     assert "⏳ acq-rgb: not attempted. `rgb_data` is not defined yet" in _text(kernel_run["undefined"])
     assert "⏳ acq-rgb: not attempted. `rgb_data` is still ___" in _text(kernel_run["blank value"])
+
+
+def test_kernel_lists_a_line_with_two_blanks_once(kernel_run: dict[str, Any]) -> None:
+    (error,) = _errors(kernel_run["two blanks on a line"])
+    shown = ANSI.sub("", "\n".join(error.traceback))
+    assert "2 blanks (___) are still to be filled in" in shown
+    assert shown.count("line 1: `x, y = ___, ___`") == 1
+
+
+def test_kernel_error_in_an_exercise_is_followed_by_its_likely_cause(kernel_run: dict[str, Any]) -> None:
+    cell = kernel_run["mistake in an exercise"]
+    (error,) = _errors(cell)
+    assert error.ename == "IndexError" and "out-of-bounds" in error.evalue  # the original error, unchanged
+    text = _text(cell)
+    assert "💡 What usually causes this in exercise acq-find-region" in text
+    assert "longitude and latitude swapped" in text and "EPSG:3035" in text
+    # The explanation comes after the traceback.
+    kinds = [o.output_type for o in cell.outputs]
+    assert kinds.index("error") < max(i for i, o in enumerate(cell.outputs) if o.output_type == "stream")
+
+
+def test_kernel_the_same_error_outside_an_exercise_gets_no_explanation(kernel_run: dict[str, Any]) -> None:
+    cell = kernel_run["same error elsewhere"]
+    assert [e.ename for e in _errors(cell)] == ["IndexError"]
+    assert "💡" not in _text(cell)
+
+
+def test_kernel_catch_up_lets_a_participant_go_on(kernel_run: dict[str, Any], synthetic_dir: Path) -> None:
+    caught_up = kernel_run["catch up"]
+    assert _errors(caught_up) == []
+    assert "⏭ acq-rgb: continued with the reference answer" in _text(caught_up)
+    assert "np.percentile" not in _text(caught_up)
+    assert "⏳ acq-rgb: not attempted" in _text(kernel_run["check after catch up"])
+    assert "✅ acq-rgb: correct" in _text(kernel_run["own answer after catch up"])

@@ -13,7 +13,7 @@ import pytest
 
 from landcover.book.project import load_book
 from landcover.book.qmd import exercises
-from landcover.exercises import ___, CheckResult, Hint, check, evaluate, exercise_check, registered
+from landcover.exercises import CheckResult, Hint, ___, check, evaluate, exercise_check, registered
 from landcover.exercises.blanks import value_or_undefined
 
 ROOT = Path(__file__).resolve().parents[1]

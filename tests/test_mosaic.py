@@ -12,8 +12,8 @@ import pytest
 import rasterio
 from rasterio.windows import from_bounds
 
-from landcover.data.errors import DataFileError
 from landcover.data.mosaic import build_mosaic_vrt
+from landcover.errors import DataFileError
 from landcover.synthetic import SMALL_REGIONS, YEARS, generate_synthetic
 
 

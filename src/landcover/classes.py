@@ -6,9 +6,16 @@ so a class looks the same everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
 
 
 @dataclass(frozen=True)
@@ -74,15 +81,20 @@ def remap_raw_clcplus(raw: np.ndarray) -> np.ndarray:
     return out
 
 
-def class_table():
+def class_table() -> pd.DataFrame:
     """The class table as a pandas DataFrame (``id``, ``name``, ``short_name``, ``colour``)."""
     import pandas as pd
 
     return pd.DataFrame([c.__dict__ for c in CLASSES])
 
 
-def listed_colormap():
-    """A matplotlib colormap and norm mapping label values 0..10 to the book's colours."""
+def listed_colormap() -> tuple[ListedColormap, BoundaryNorm]:
+    """A matplotlib colormap and norm mapping label values 0..10 to the book's colours.
+
+    Pass both to ``imshow`` (``cmap=..., norm=...``): the norm puts each
+    integer in a bin of its own, so class 3 is always the third class colour,
+    whatever classes a label holds; 0 (nodata) is black.
+    """
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
     cmap = ListedColormap([NODATA_COLOUR, *[c.colour for c in CLASSES]], name="clcplus")
@@ -90,8 +102,12 @@ def listed_colormap():
     return cmap, norm
 
 
-def legend_handles(class_ids=None):
-    """Matplotlib patches for a legend, one per class (all classes by default)."""
+def legend_handles(class_ids: Iterable[int] | None = None) -> list[Patch]:
+    """Matplotlib patches for a legend, one per class (all classes by default).
+
+    ``class_ids`` keeps its order; nodata (0) is left out. Each patch is
+    labelled ``"{id} {name}"`` in the class colour.
+    """
     from matplotlib.patches import Patch
 
     ids = CLASS_IDS if class_ids is None else [int(i) for i in class_ids if int(i) != NODATA]

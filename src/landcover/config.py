@@ -1,5 +1,7 @@
-"""Project settings: where the data lives, whether the internet may be used,
-and a self-contained environment (caches, offline switches) for every entry point.
+"""Project settings: where the data lives, whether the internet may be used, offline caches.
+
+Every entry point also gets a self-contained environment (project-local
+caches, offline switches for telemetry and model hubs).
 
 Every chapter, script and test goes through :func:`data_root`, so switching
 between the synthetic data and the real bucket is one setting.

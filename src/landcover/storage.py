@@ -20,12 +20,17 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import fsspec
 
 from landcover.config import DEFAULT_S3_ENDPOINT, data_root, is_remote
+
+if TYPE_CHECKING:
+    import rasterio
+    from rasterio.io import DatasetReader
+    from rasterio.session import Session
 
 #: GDAL settings for reading over HTTP(S) without probing for side-car files.
 _GDAL_HTTP_OPTIONS = {
@@ -73,6 +78,7 @@ class S3Settings:
 
     @property
     def https(self) -> bool:
+        """True when the endpoint is reached over TLS (GDAL's ``AWS_HTTPS``)."""
         return urlsplit(self.endpoint_url).scheme == "https"
 
 
@@ -289,7 +295,7 @@ def gdal_options(path: str | os.PathLike[str]) -> dict[str, str]:
     return options
 
 
-def _rasterio_s3_session(settings: S3Settings) -> Any:
+def _rasterio_s3_session(settings: S3Settings) -> Session:
     """A rasterio session handing fixed S3 credentials to GDAL (no boto3 needed)."""
     from rasterio.session import Session
 
@@ -317,7 +323,7 @@ def _rasterio_s3_session(settings: S3Settings) -> Any:
     return _FixedAWSSession(options)
 
 
-def gdal_env(path: str | os.PathLike[str]) -> Any:
+def gdal_env(path: str | os.PathLike[str]) -> rasterio.Env:
     """A ``rasterio.Env`` with everything GDAL needs to read ``path``.
 
     Use around ``rasterio.open(gdal_path(path))``; :func:`open_raster` does both.
@@ -331,16 +337,34 @@ def gdal_env(path: str | os.PathLike[str]) -> Any:
 
 
 @contextlib.contextmanager
-def open_raster(path: str | os.PathLike[str]) -> Iterator[Any]:
+def open_raster(path: str | os.PathLike[str]) -> Iterator[DatasetReader]:
     """Open a raster (GeoTIFF, VRT) wherever it is, as a rasterio dataset.
 
-    Missing files raise ``FileNotFoundError`` and unreadable ones
-    :class:`~landcover.data.errors.DataFileError`, both naming the path.
+    Use as a context manager: ``with open_raster(path) as src: ...``; the
+    dataset is closed when the block ends.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Local path, ``https://`` URL or ``s3://`` path; GDAL reads remote files
+        with range requests.
+
+    Yields
+    ------
+    rasterio.io.DatasetReader
+        The open dataset.
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing exists at ``path``.
+    landcover.errors.DataFileError
+        If the file exists but GDAL cannot read it as a raster.
     """
     import rasterio
     from rasterio.errors import RasterioIOError
 
-    from landcover.data.errors import DataFileError
+    from landcover.errors import DataFileError
 
     text = os.fspath(path)
     with gdal_env(text):

@@ -10,7 +10,7 @@ stored values for any computation.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +24,13 @@ from landcover.classes import (
     legend_handles,
     listed_colormap,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+    from matplotlib.image import AxesImage
+    from matplotlib.legend import Legend
 
 #: The percentile a display stretch divides by (the "percent clip" of QGIS and ArcGIS).
 DEFAULT_PERCENTILE = 98.0
@@ -40,7 +47,13 @@ PIXEL_AREA_M2 = 100.0
 
 
 def chw_to_hwc(array: np.ndarray) -> np.ndarray:
-    """Move the band axis last: rasterio's (bands, rows, cols) to matplotlib's (rows, cols, bands)."""
+    """Move the band axis last: rasterio's (bands, rows, cols) to matplotlib's (rows, cols, bands).
+
+    Raises
+    ------
+    ValueError
+        If ``array`` is not 3-D.
+    """
     array = np.asarray(array)
     if array.ndim != 3:
         raise ValueError(f"expected a (bands, rows, cols) array, got shape {array.shape}")
@@ -53,6 +66,24 @@ def percentile_stretch(values: np.ndarray, percentile: float = DEFAULT_PERCENTIL
     One percentile over *all* values (all bands together), so the balance between
     the bands is kept. NaN values (outside the data) are ignored and stay NaN.
     For display only.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Reflectance (or any non-negative values), of any shape.
+    percentile : float
+        Percentile in (0, 100] that becomes 1 (the brightest 2 % saturate by default).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array of the shape of ``values``, in [0, 1] (NaN kept).
+
+    Raises
+    ------
+    ValueError
+        If there is no finite value, ``percentile`` is outside (0, 100], or
+        the percentile is not positive (an all-zero array).
     """
     data = np.asarray(values, dtype=np.float32)
     finite = data[np.isfinite(data)]
@@ -78,6 +109,12 @@ def composite(
 
     ``bands`` are channel names in display order red, green, blue, e.g.
     ``("B8", "B4", "B3")`` for the false-colour composite.
+
+    Raises
+    ------
+    ValueError
+        If ``channels`` is not (bands, rows, cols), ``bands`` are not three, or
+        a band lies beyond the channels given.
     """
     channels = np.asarray(channels)
     if channels.ndim != 3:
@@ -124,7 +161,8 @@ def tile_extent(bounds: Sequence[float]) -> tuple[float, float, float, float]:
 # --- axes -----------------------------------------------------------------------------------------
 
 
-def _axes(ax: Any = None, figsize: tuple[float, float] = (6.5, 6)) -> Any:
+def _axes(ax: Axes | None = None, figsize: tuple[float, float] = (6.5, 6)) -> Axes:
+    """The axes to draw on: ``ax`` itself, or the axes of a new figure of ``figsize`` inches."""
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -133,14 +171,17 @@ def _axes(ax: Any = None, figsize: tuple[float, float] = (6.5, 6)) -> Any:
     return ax
 
 
-def label_map_axes(ax: Any, crs: str = "EPSG:3035") -> None:
+def label_map_axes(ax: Axes, crs: str = "EPSG:3035") -> None:
     """Axis titles in metres of ``crs`` and plain tick labels (no offset, no 1e6)."""
     ax.set_xlabel(f"x, easting (m, {crs})")
     ax.set_ylabel(f"y, northing (m, {crs})")
     ax.ticklabel_format(style="plain", useOffset=False)
 
 
-def _place(ax: Any, bounds: Sequence[float] | None, crs: str) -> dict[str, Any]:
+def _place(
+    ax: Axes, bounds: Sequence[float] | None, crs: str
+) -> dict[str, tuple[float, float, float, float]]:
+    """``imshow`` options placing an image on ``bounds`` (axes in metres), or no axes without bounds."""
     if bounds is None:
         ax.set_axis_off()
         return {}
@@ -150,12 +191,32 @@ def _place(ax: Any, bounds: Sequence[float] | None, crs: str) -> dict[str, Any]:
 
 def show_rgb(
     rgb: np.ndarray,
-    ax: Any = None,
+    ax: Axes | None = None,
     bounds: Sequence[float] | None = None,
     title: str | None = None,
     crs: str = "EPSG:3035",
-) -> Any:
-    """Draw an (H, W, 3) image in [0, 1]; with ``bounds`` the axes read in metres of ``crs``."""
+) -> AxesImage:
+    """Draw an (H, W, 3) image in [0, 1]; with ``bounds`` the axes read in metres of ``crs``.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        Display image (rows, cols, 3) in [0, 1], e.g. from :func:`true_colour`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when omitted.
+    bounds : sequence of float, optional
+        Tile bounds (left, bottom, right, top) in metres of ``crs``; without
+        them the axes are hidden.
+    title : str, optional
+        Axes title (say what and where).
+    crs : str
+        CRS of ``bounds``, named in the axis titles.
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+        The image drawn.
+    """
     ax = _axes(ax)
     image = ax.imshow(rgb, interpolation="nearest", **_place(ax, bounds, crs))
     if title:
@@ -165,16 +226,30 @@ def show_rgb(
 
 def show_ndvi(
     ndvi: np.ndarray,
-    ax: Any = None,
+    ax: Axes | None = None,
     bounds: Sequence[float] | None = None,
     title: str | None = None,
     colorbar: bool = True,
     crs: str = "EPSG:3035",
-) -> Any:
+) -> AxesImage:
     """Draw NDVI on the diverging red-yellow-green scale fixed to [-1, 1], with a colour bar.
 
     Fixing the scale means the same colour is the same value on every tile;
     0 (bare ground, no signal) falls on the neutral yellow middle.
+
+    Parameters
+    ----------
+    ndvi : numpy.ndarray
+        NDVI (rows, cols), no unit, in [-1, 1].
+    ax, bounds, title, crs
+        As in :func:`show_rgb`.
+    colorbar : bool
+        Add a colour bar labelled with the NDVI scale.
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+        The image drawn.
     """
     ax = _axes(ax)
     image = ax.imshow(
@@ -194,38 +269,71 @@ def classes_present(label: np.ndarray) -> list[int]:
 
 
 def class_legend(
-    target: Any,
+    target: Axes | Figure | SubFigure,
     class_ids: Iterable[int] | None = None,
     include_nodata: bool = False,
-    **kwargs: Any,
-) -> Any:
+    **kwargs: object,
+) -> Legend:
     """A legend of land-cover classes (names and colours of the class table) on an axes or figure.
 
     ``class_ids`` defaults to all ten classes; extra keyword arguments go to
     matplotlib's ``legend`` (``loc``, ``bbox_to_anchor``...).
+
+    Parameters
+    ----------
+    target : matplotlib.axes.Axes or matplotlib.figure.Figure
+        Where the legend goes.
+    class_ids : iterable of int, optional
+        Classes to list, in that order; nodata (0) is skipped.
+    include_nodata : bool
+        Add a black "0 No data" entry.
+    **kwargs
+        Options of matplotlib's ``legend``; they override the defaults
+        (title, small font, frame).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The legend drawn.
     """
     from matplotlib.patches import Patch
 
     handles = legend_handles(class_ids)
     if include_nodata:
         handles.append(Patch(facecolor=NODATA_COLOUR, edgecolor="black", label=f"{NODATA} No data"))
-    options = {"title": "CLC+ Backbone class", "fontsize": "small", "frameon": True}
+    options: dict[str, object] = {"title": "CLC+ Backbone class", "fontsize": "small", "frameon": True}
     options.update(kwargs)
     return target.legend(handles=handles, **options)
 
 
 def show_classes(
     label: np.ndarray,
-    ax: Any = None,
+    ax: Axes | None = None,
     bounds: Sequence[float] | None = None,
     title: str | None = None,
     legend: bool = True,
     crs: str = "EPSG:3035",
-    **legend_options: Any,
-) -> Any:
+    **legend_options: object,
+) -> AxesImage:
     """Draw a label (classes 0..10) in the book's class colours, with a legend of the classes present.
 
     Nodata (0) is drawn black and listed in the legend only when present.
+
+    Parameters
+    ----------
+    label : numpy.ndarray
+        Class ids (rows, cols), 0 nodata and 1..10 classes.
+    ax, bounds, title, crs
+        As in :func:`show_rgb`.
+    legend : bool
+        Add a legend of the classes present, outside the axes on the right.
+    **legend_options
+        Options of matplotlib's ``legend`` (see :func:`class_legend`).
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+        The image drawn.
     """
     ax = _axes(ax)
     cmap, norm = listed_colormap()
@@ -233,7 +341,11 @@ def show_classes(
         np.asarray(label), cmap=cmap, norm=norm, interpolation="nearest", **_place(ax, bounds, crs)
     )
     if legend:
-        options = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
+        options: dict[str, object] = {
+            "loc": "upper left",
+            "bbox_to_anchor": (1.02, 1.0),
+            "borderaxespad": 0.0,
+        }
         options.update(legend_options)
         class_legend(
             ax, classes_present(label), include_nodata=bool(np.any(np.asarray(label) == NODATA)), **options
@@ -243,12 +355,25 @@ def show_classes(
     return image
 
 
-def class_summary(label: np.ndarray, pixel_area_m2: float = PIXEL_AREA_M2) -> Any:
+def class_summary(label: np.ndarray, pixel_area_m2: float = PIXEL_AREA_M2) -> pd.DataFrame:
     """A table of the classes of a label: id, name, colour, pixels, area (km²) and share (%).
 
     Areas count pixels of an equal-area grid (EPSG:3035, 100 m² each by
     default); shares leave nodata out. Classes absent from the label are listed
     with 0, so tables of different tiles line up.
+
+    Parameters
+    ----------
+    label : numpy.ndarray
+        Class ids (rows, cols), 0 nodata and 1..10 classes.
+    pixel_area_m2 : float
+        Area of one pixel in square metres (100 for the 10 m tiles).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per class (all ten, in table order); the number of nodata
+        pixels is in ``attrs["nodata_pixels"]``.
     """
     import pandas as pd
 

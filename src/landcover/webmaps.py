@@ -18,12 +18,21 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from affine import Affine
 
 from landcover.classes import CLASS_COLOURS, CLASS_IDS, CLASS_NAMES, NODATA
+
+if TYPE_CHECKING:
+    import folium
+    import geopandas as gpd
+    from branca.element import Element, MacroElement
+    from folium.raster_layers import ImageOverlay
+    from rasterio.crs import CRS
+    from rasterio.enums import Resampling
+    from shapely.geometry.base import BaseGeometry
 
 #: The CRS of web maps: longitude and latitude on WGS84 (Leaflet then draws in Web Mercator).
 WGS84 = "EPSG:4326"
@@ -78,7 +87,7 @@ class WarpedRaster:
         return np.all(self.array != self.nodata, axis=0)
 
 
-def wgs84_grid(src_crs: Any, src_transform: Affine, width: int, height: int) -> tuple[Affine, int, int]:
+def wgs84_grid(src_crs: CRS | str, src_transform: Affine, width: int, height: int) -> tuple[Affine, int, int]:
     """The longitude/latitude grid covering a raster: ``(transform, width, height)``.
 
     ``rasterio.warp.calculate_default_transform`` keeps about the source's
@@ -95,7 +104,8 @@ def wgs84_grid(src_crs: Any, src_transform: Affine, width: int, height: int) -> 
     return transform, int(dst_width), int(dst_height)
 
 
-def _resampling(method: Any) -> Any:
+def _resampling(method: Resampling | str) -> Resampling:
+    """A rasterio resampling method from itself or its name (``"nearest"``, ``"bilinear"``...)."""
     from rasterio.enums import Resampling
 
     if isinstance(method, Resampling):
@@ -110,8 +120,8 @@ def _resampling(method: Any) -> Any:
 def reproject_to_wgs84(
     array: np.ndarray,
     src_transform: Affine,
-    src_crs: Any,
-    resampling: Any = "bilinear",
+    src_crs: CRS | str,
+    resampling: Resampling | str = "bilinear",
     grid: tuple[Affine, int, int] | None = None,
     nodata: int | None = NODATA,
 ) -> WarpedRaster:
@@ -123,6 +133,33 @@ def reproject_to_wgs84(
     ``grid`` of a first call (``(transform, width, height)``, see
     :func:`wgs84_grid`) to put a second raster, say the label of an image, on
     exactly the same grid.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        (rows, cols) or (bands, rows, cols) raster on the source grid.
+    src_transform : affine.Affine
+        Pixel-to-map transform of ``array`` (metres of ``src_crs``).
+    src_crs : rasterio.crs.CRS or str
+        CRS of the source, e.g. ``"EPSG:3035"``.
+    resampling : rasterio.enums.Resampling or str
+        ``"bilinear"`` for reflectance, ``"nearest"`` or ``"mode"`` for labels.
+    grid : tuple, optional
+        ``(transform, width, height)`` of the target grid; by default the one
+        :func:`wgs84_grid` computes for this raster.
+    nodata : int, optional
+        Fill value of integer rasters outside the source (0).
+
+    Returns
+    -------
+    WarpedRaster
+        The resampled bands on the EPSG:4326 grid.
+
+    Raises
+    ------
+    ValueError
+        If ``array`` is neither 2-D nor 3-D, ``resampling`` is unknown, or an
+        integer raster would be averaged (any method but nearest or mode).
     """
     from rasterio.warp import reproject
 
@@ -167,6 +204,7 @@ def reproject_to_wgs84(
 
 
 def _hex_to_rgb(colour: str) -> tuple[int, int, int]:
+    """(red, green, blue) in 0..255 of a ``"#rrggbb"`` colour."""
     text = colour.lstrip("#")
     return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
 
@@ -190,7 +228,17 @@ def rgba_image(rgb: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
 
 
 def class_rgba(label: np.ndarray, opacity: float = 1.0) -> np.ndarray:
-    """A label (class ids 0..10) as uint8 RGBA in the book's class colours; nodata transparent."""
+    """A label (class ids 0..10) as uint8 RGBA in the book's class colours; nodata transparent.
+
+    ``opacity`` in [0, 1] sets the alpha of every class pixel. A (1, rows, cols)
+    array, as :func:`reproject_to_wgs84` returns, is accepted too.
+
+    Raises
+    ------
+    ValueError
+        If the label is not (rows, cols) or does not hold integers (a label
+        resampled bilinearly holds floats).
+    """
     values = np.asarray(label)
     if values.ndim == 3 and values.shape[0] == 1:
         values = values[0]
@@ -209,8 +257,13 @@ def class_rgba(label: np.ndarray, opacity: float = 1.0) -> np.ndarray:
 # --- maps ------------------------------------------------------------------------------------------
 
 
-def new_map(bounds: Sequence[float], base: str | None = BASE_TILES, **kwargs: Any) -> Any:
-    """A folium map framed on ``bounds`` (west, south, east, north, degrees) with a named base layer."""
+def new_map(bounds: Sequence[float], base: str | None = BASE_TILES, **kwargs: object) -> folium.Map:
+    """A folium map framed on ``bounds`` (west, south, east, north, degrees) with a named base layer.
+
+    ``base`` is a folium tile-layer name (``None``: no base layer); extra
+    keyword arguments go to ``folium.Map`` and override the defaults (scale bar,
+    zoom 14).
+    """
     import folium
 
     west, south, east, north = (float(v) for v in bounds)
@@ -224,13 +277,13 @@ def new_map(bounds: Sequence[float], base: str | None = BASE_TILES, **kwargs: An
 
 
 def add_image_layer(
-    m: Any,
+    m: folium.Map,
     rgba: np.ndarray,
     bounds: Sequence[Sequence[float]] | WarpedRaster,
     name: str,
     opacity: float = 1.0,
     show: bool = True,
-) -> Any:
+) -> ImageOverlay:
     """Add an RGBA array (already on a longitude/latitude grid) as a named, switchable layer.
 
     ``bounds`` is ``[[south, west], [north, east]]`` or the :class:`WarpedRaster`
@@ -270,7 +323,7 @@ def class_legend_html(class_ids: Iterable[int] | None = None, title: str = "CLC+
     )
 
 
-def _add_fixed_html(m: Any, fragment: str, kind: str) -> Any:
+def _add_fixed_html(m: folium.Map, fragment: str, kind: str) -> MacroElement:
     """Put an HTML fragment on top of the map (inside its container, so it shows in notebooks too)."""
     from branca.element import MacroElement, Template
 
@@ -292,13 +345,13 @@ def _add_fixed_html(m: Any, fragment: str, kind: str) -> Any:
 
 
 def add_class_legend(
-    m: Any, class_ids: Iterable[int] | None = None, title: str = "CLC+ Backbone class"
-) -> Any:
+    m: folium.Map, class_ids: Iterable[int] | None = None, title: str = "CLC+ Backbone class"
+) -> MacroElement:
     """Add the class legend (names and colours of the class table) to the lower-right corner."""
     return _add_fixed_html(m, class_legend_html(class_ids, title), "legend")
 
 
-def add_title(m: Any, text: str) -> Any:
+def add_title(m: folium.Map, text: str) -> MacroElement:
     """A small title box at the top of the map (say what, where, and "synthetic data")."""
     fragment = (
         f'<div class="{TITLE_CLASS}" style="position:absolute;top:10px;left:54px;z-index:1000;'
@@ -308,7 +361,9 @@ def add_title(m: Any, text: str) -> Any:
     return _add_fixed_html(m, fragment, "title")
 
 
-def class_polygons(label: np.ndarray, transform: Affine, crs: Any, pixel_area_m2: float | None = None) -> Any:
+def class_polygons(
+    label: np.ndarray, transform: Affine, crs: CRS | str, pixel_area_m2: float | None = None
+) -> gpd.GeoDataFrame:
     """One (multi)polygon per class present in a label, in EPSG:4326, with name and area.
 
     The polygons follow pixel edges in the label's own CRS, then are reprojected
@@ -325,7 +380,7 @@ def class_polygons(label: np.ndarray, transform: Affine, crs: Any, pixel_area_m2
     if pixel_area_m2 is None:
         pixel_area_m2 = abs(transform.a * transform.e - transform.b * transform.d)
     source = values.astype(np.uint8) if values.dtype != np.uint8 else values
-    pieces: dict[int, list[Any]] = {}
+    pieces: dict[int, list[BaseGeometry]] = {}
     for geometry, value in shapes(source, mask=source != NODATA, transform=transform):
         pieces.setdefault(int(value), []).append(shapely.geometry.shape(geometry))
     ids = [i for i in CLASS_IDS if i in pieces]
@@ -345,13 +400,13 @@ def class_polygons(label: np.ndarray, transform: Affine, crs: Any, pixel_area_m2
 
 
 def add_class_tooltips(
-    m: Any,
+    m: folium.Map,
     label: np.ndarray,
     transform: Affine,
-    crs: Any,
+    crs: CRS | str,
     name: str = "Class names (hover)",
     show: bool = True,
-) -> Any:
+) -> folium.GeoJson:
     """An invisible layer of class polygons whose tooltips name the class under the mouse.
 
     Built from the label on its own grid (EPSG:3035), so the tooltip tells the
@@ -382,14 +437,14 @@ def add_class_tooltips(
 
 
 def add_outline(
-    m: Any,
-    geometry: Any,
-    crs: Any,
+    m: folium.Map,
+    geometry: BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries,
+    crs: CRS | str,
     name: str,
     tooltip: str | None = None,
     colour: str = "#e41a1c",
     show: bool = True,
-) -> Any:
+) -> folium.GeoJson:
     """Draw a polygon (shapely geometry, or a GeoDataFrame) as an outline layer with a tooltip."""
     import folium
     import geopandas as gpd
@@ -409,7 +464,7 @@ def add_outline(
     return layer
 
 
-def finish_map(m: Any, collapsed: bool = False) -> Any:
+def finish_map(m: folium.Map, collapsed: bool = False) -> folium.Map:
     """Add the layer control (last, so that it lists every layer); returns the map."""
     import folium
 
@@ -420,14 +475,14 @@ def finish_map(m: Any, collapsed: bool = False) -> Any:
 def tile_map(
     rgb: np.ndarray,
     transform: Affine,
-    crs: Any,
+    crs: CRS | str,
     label: np.ndarray | None = None,
     title: str | None = None,
     image_name: str = "Sentinel-2 true colour",
     label_name: str = "CLC+ Backbone label",
     label_opacity: float = 0.75,
     base: str | None = BASE_TILES,
-) -> Any:
+) -> folium.Map:
     """A complete map of one tile: its image and, optionally, its label as switchable layers.
 
     ``rgb`` is the display image (H, W, 3) in [0, 1] on the tile's grid
@@ -467,12 +522,18 @@ def tile_map(
 # --- what a map holds (for checks and tests) ----------------------------------------------------
 
 
-def map_layers(m: Any) -> dict[str, list[Any]]:
+def map_layers(m: folium.Map) -> dict[str, list[Element]]:
     """The children of a folium map by kind: ``images``, ``tiles``, ``geojson``, ``controls``, ``legends``."""
     import folium
     from folium.raster_layers import ImageOverlay
 
-    found: dict[str, list[Any]] = {"images": [], "tiles": [], "geojson": [], "controls": [], "legends": []}
+    found: dict[str, list[Element]] = {
+        "images": [],
+        "tiles": [],
+        "geojson": [],
+        "controls": [],
+        "legends": [],
+    }
     for child in m._children.values():
         if isinstance(child, ImageOverlay):
             found["images"].append(child)
@@ -487,7 +548,7 @@ def map_layers(m: Any) -> dict[str, list[Any]]:
     return found
 
 
-def overlay_image(layer: Any) -> np.ndarray:
+def overlay_image(layer: ImageOverlay) -> np.ndarray:
     """The RGBA pixels of a folium ``ImageOverlay`` made from an array (decoded from its PNG data URL)."""
     import base64
     import io

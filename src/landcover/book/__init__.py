@@ -1,6 +1,8 @@
-"""Tooling for the Quarto book: parse the chapters, lint them, derive the
-participant notebooks and ``final_solution/`` scripts, and execute the book
-in a Jupyter kernel when no Quarto binary is available.
+"""Tooling for the Quarto book: parse, lint, derive notebooks and scripts, execute.
+
+It parses the chapters, lints them, derives the participant notebooks and
+``final_solution/`` scripts, and executes the book in a Jupyter kernel when no
+Quarto binary is available.
 
 Entry point: ``python -m landcover.book {lint,derive,build}`` (see ``--help``).
 """

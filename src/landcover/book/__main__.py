@@ -48,6 +48,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command-line parser: ``lint``, ``derive`` and ``build`` sub-commands, each bound to its handler."""
     main = argparse.ArgumentParser(prog="python -m landcover.book", description=__doc__)
     main.add_argument("--root", type=Path, default=None, help="project folder (default: this project)")
     sub = main.add_subparsers(dest="command", required=True)
@@ -75,6 +76,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the sub-command named in ``argv`` (default: ``sys.argv``); returns the process exit status."""
     args = parser().parse_args(argv)
     return int(args.func(args))
 

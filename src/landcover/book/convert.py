@@ -44,11 +44,15 @@ _CALLOUT_NAMES = {"note": "Note", "tip": "Tip", "caution": "Caution", "warning":
 
 @dataclass
 class Markdown:
+    """A run of converted markdown text (one notebook markdown cell, or part of one)."""
+
     text: str
 
 
 @dataclass
 class Code:
+    """A code cell of the chapter and its role: plain code, exercise template, solution or display-only."""
+
     cell: Cell
     role: Role
 
@@ -128,6 +132,13 @@ class Converter:
         return self.inline(title, doc, div.line)
 
     def inline(self, line: str, doc: QmdDocument, line_no: int = 0) -> str:
+        """One line of Quarto markdown as plain markdown.
+
+        Cross-references become their caption or title (capitalised at the
+        start of a sentence), spans and attributes lose their braces, table
+        captions become an italic "Table: ..." line, and relative links are
+        re-based on the output folder. ``line_no`` locates problems in ``doc``.
+        """
         line = _BRACKET_XREF_RE.sub(lambda m: m.group("inner"), line)
 
         def replace(match: re.Match[str]) -> str:
@@ -187,8 +198,9 @@ class Converter:
                 if div.is_solution and self.solutions == "drop":
                     skipping = div
                     if self.solution_note:
+                        exercise = _solution_exercise(doc, div)
                         emit("")
-                        emit(f"**Solution**: {self.solution_note}")
+                        emit(f"**Solution**: {self.solution_note.format(exercise=exercise or '<exercise id>')}")
                         emit("")
                     continue
                 if (
@@ -267,6 +279,16 @@ class Converter:
                     out.append(Markdown(f"*{kind}: {self.inline(text, doc, cell.line)}*"))
         flush()
         return out
+
+
+def _solution_exercise(doc: QmdDocument, div: Div) -> str | None:
+    """The exercise id of a solution div, from the label of its cell (``<id>-solution``)."""
+    for block in doc.blocks:
+        if isinstance(block, Cell) and any(d is div for d in block.enclosing()):
+            label = block.label or ""
+            if label.endswith("-solution"):
+                return label.removesuffix("-solution")
+    return None
 
 
 def _holds_cells(doc: QmdDocument, div: Div) -> bool:

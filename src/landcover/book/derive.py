@@ -53,12 +53,13 @@ if "ipykernel" not in sys.modules:
 
 _NOTEBOOK_SETUP = '''\
 # Run this cell first. It works from the project root, as the book does, and
-# loads the exercise tools: ___ marks a blank to fill in, check() checks an answer.
+# loads the exercise tools: ___ marks a blank to fill in, check() checks an answer,
+# catch_up("<exercise id>") goes on with the reference answer when you are stuck.
 import os
 
 import landcover
 from landcover.config import project_root
-from landcover.exercises import ___, check
+from landcover.exercises import ___, catch_up, check
 
 os.chdir(project_root())'''
 
@@ -131,8 +132,9 @@ def participant_notebook(doc: QmdDocument, book: Book, out_dir: Path) -> nbforma
     """The participant notebook of ``doc``: no solution code, templates as code cells."""
     script = f"{SOLUTION_DIR}/{doc.name}.py"
     note = (
-        f"not in this notebook. Try the template, use the hints and `check()`; the answer is in "
-        f"the book and in `{script}`."
+        "not in this notebook. Try the template, use the hints and `check()`. To go on without "
+        'solving it, run `catch_up("{exercise}")`: the cells below then work. The answer is in the '
+        f"book and in `{script}`."
     )
     converter = Converter.for_book(book, out_dir=out_dir, solutions="drop", templates="code", solution_note=note)
     source = doc.relpath(book.root)
@@ -141,13 +143,22 @@ def participant_notebook(doc: QmdDocument, book: Book, out_dir: Path) -> nbforma
         f"*Participant notebook, generated from `{source}` by `make notebooks`.*\n\n"
         "Run the cells from top to bottom. In each exercise, replace every `___` with your code "
         "(the `# TODO` comment says what goes there), run the cell, and read what `check()` says. "
+        "Stuck on an exercise, or skipping it? Run `catch_up(\"<exercise id>\")` in a new cell "
+        "(the id is in its `check(...)` line): it runs the reference answer without showing it, so "
+        "the cells after the exercise work, and `check()` says \"not attempted\" until your own "
+        "answer replaces it. "
         "Run `make notebooks` again to get a fresh copy: an edited notebook is saved to "
         f"`{NOTEBOOK_DIR}/backup/` first."
     )
     cells = [nbformat.v4.new_markdown_cell(intro), nbformat.v4.new_code_cell(_NOTEBOOK_SETUP)]
+    title_line = f"# {doc.title}"
     for item in converter.items(doc):
         if isinstance(item, Markdown):
-            cells.append(nbformat.v4.new_markdown_cell(item.text))
+            text = item.text
+            if len(cells) == 2 and text.splitlines()[:1] == [title_line]:  # the intro shows the title already
+                text = text[len(title_line) :].lstrip("\n")
+            if text.strip():
+                cells.append(nbformat.v4.new_markdown_cell(text))
         elif item.role in ("code", "template"):
             cell = nbformat.v4.new_code_cell(_strip(item.cell.source))
             if item.role == "template":
@@ -168,6 +179,7 @@ def _content_hash(cells: list) -> str:
 
 
 def notebook_text(nb: nbformat.NotebookNode) -> str:
+    """The notebook as the JSON text written to disk (ending in a newline, so reruns compare equal)."""
     return nbformat.writes(nb) + "\n"
 
 
@@ -245,6 +257,11 @@ def write_derived(book: Book, out_root: Path | None = None, *, quiet: bool = Fal
 
 
 def main(root: Path | None = None, out: Path | None = None, check_only: bool = False) -> int:
+    """``make notebooks``: write the derived files under ``out`` (default: the project); exit status.
+
+    With ``check_only``, write nothing and return 1 when a ``final_solution/``
+    file no longer matches its chapter (each problem is printed).
+    """
     book = load_book(root)
     if check_only:
         problems = stale_solutions(book)

@@ -1,6 +1,7 @@
-"""Execute the book without Quarto: every chapter becomes a notebook that runs in
-a real Jupyter kernel (working folder: the project root, as ``execute-dir:
-project`` asks), and is written to ``build/`` with an HTML preview.
+"""Execute the book without Quarto: each chapter runs as a notebook in a Jupyter kernel.
+
+The kernel works in the project root (as ``execute-dir: project`` asks), and
+each executed notebook is written to ``build/`` with an HTML preview.
 
 Cells with ``eval: false`` are not run (templates are shown as code text);
 ``echo``, ``output`` and ``include`` only change what the preview shows. When
@@ -84,6 +85,7 @@ class ChapterRun:
 
     @property
     def ok(self) -> bool:
+        """True when every executed cell ran without error."""
         return self.failure is None
 
     def cells_by_label(self) -> dict[str, nbformat.NotebookNode]:

@@ -18,8 +18,8 @@ from typing import Any, Iterable
 import yaml
 
 from landcover.book.project import CROSSREF_PREFIXES, Book, index_targets
-from landcover.exercises.blanks import find_blanks
 from landcover.book.qmd import Cell, Heading, QmdDocument, Text, check_calls, exercises
+from landcover.exercises.blanks import find_blanks
 
 #: Cell options the Jupyter engine understands (Quarto's cell schemas: attributes,
 #: code output, text output, figures, tables, layout, page layout).
@@ -346,8 +346,11 @@ def _config_files(root: Path) -> list[Path]:
 
 
 def lint_config(book: Book) -> list[LintError]:
-    """Check the project files: listed chapters exist, every chapter is listed,
-    and local files named by the configuration (filters, includes, CSS) exist."""
+    """Problems of the project files (``_quarto.yml`` and its profiles).
+
+    Every listed chapter exists, every chapter is listed, and the local files
+    the configuration names (filters, includes, CSS) exist.
+    """
     errors: list[LintError] = []
     root = book.root
     for path in book.sources:

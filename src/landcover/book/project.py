@@ -1,5 +1,7 @@
-"""The book as a whole: its configuration, its source files in order, and the
-cross-reference targets they define (``fig-``, ``sec-``, ``tbl-``, ``cau-``...).
+"""The book as a whole: its configuration, source files in order, cross-reference targets.
+
+Targets are what the sources define with ``fig-``, ``sec-``, ``tbl-``,
+``cau-``... ids.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Target:
 
     @property
     def kind(self) -> str:
+        """The id prefix: ``"fig"``, ``"sec"``, ``"tbl"``, ``"cau"``..."""
         return self.id.split("-", 1)[0]
 
 
@@ -47,6 +50,7 @@ class Book:
     _docs: dict[Path, QmdDocument] = field(default_factory=dict)
 
     def document(self, path: Path) -> QmdDocument:
+        """The parsed source at ``path``, parsed once and cached."""
         path = path.resolve()
         if path not in self._docs:
             self._docs[path] = parse_file(path)
@@ -54,6 +58,7 @@ class Book:
 
     @property
     def documents(self) -> list[QmdDocument]:
+        """The sources listed in ``_quarto.yml`` that exist, parsed, in book order."""
         return [self.document(p) for p in self.sources if p.exists()]
 
     @property
@@ -76,8 +81,10 @@ class Book:
         return {(self.root / entry).resolve() for entry in entries}
 
     def chapter_number(self, doc: QmdDocument) -> int | str | None:
-        """Quarto's chapter number of ``doc``: 1, 2... for chapters, "A", "B"... for appendices,
-        None for unnumbered pages such as the preface."""
+        """Quarto's chapter number of ``doc``: 1, 2... for chapters, "A", "B"... for appendices.
+
+        None for unnumbered pages such as the preface.
+        """
         appendices = self.appendices
         number = letters = 0
         for other in self.documents:

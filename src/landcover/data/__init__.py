@@ -11,13 +11,6 @@ a local folder (the synthetic data by default), an ``https://`` base or an
 >>> image = read_tile(nuts, 2024, tile.stem, bands=["B4", "B3", "B2"])
 """
 
-from landcover.data.errors import (
-    DataFileError,
-    GeocodingError,
-    OnlineAccessDisabled,
-    PointOutsideTilesError,
-    RegionNotFoundError,
-)
 from landcover.data.geocode import GAZETTEER, geocode, nominatim_search, offline_lookup
 from landcover.data.labels import LABEL_YEARS, load_label
 from landcover.data.normalization import Normalization, load_normalization
@@ -47,6 +40,15 @@ from landcover.data.regions import (
     nuts3_at,
     region_table,
 )
+from landcover.data.tile_index import TileMatch, clear_tile_index_cache, find_tile_at, load_tile_index
+from landcover.data.tiles import get_satellite_image, read_tile
+from landcover.errors import (
+    DataFileError,
+    GeocodingError,
+    OnlineAccessDisabled,
+    PointOutsideTilesError,
+    RegionNotFoundError,
+)
 from landcover.storage import (
     exists,
     gdal_env,
@@ -60,8 +62,6 @@ from landcover.storage import (
     read_text,
     write_bytes_atomic,
 )
-from landcover.data.tile_index import TileMatch, clear_tile_index_cache, find_tile_at, load_tile_index
-from landcover.data.tiles import get_satellite_image, read_tile
 
 __all__ = [
     "DataFileError",

@@ -14,7 +14,7 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from landcover.config import ONLINE_VARIABLE, online_allowed
-from landcover.data.errors import GeocodingError
+from landcover.errors import GeocodingError
 
 #: Base URL of the Nominatim service; ``LANDCOVER_NOMINATIM_URL`` overrides it (tests use a stand-in).
 NOMINATIM_URL = "https://nominatim.openstreetmap.org"
@@ -184,8 +184,13 @@ def geocode(place: str, timeout: float = 10.0) -> tuple[float, float]:
     """``(lon, lat)`` in WGS84 degrees for a place name.
 
     Online (``LANDCOVER_ONLINE=1``): Nominatim's best match. Offline (the
-    default): the package gazetteer :data:`GAZETTEER`; an unknown place raises
-    :class:`~landcover.data.errors.GeocodingError` saying how to go online.
+    default): the package gazetteer :data:`GAZETTEER`.
+
+    Raises
+    ------
+    landcover.errors.GeocodingError
+        If the place is unknown (offline, the message says how to go online)
+        or Nominatim cannot be reached or finds nothing.
     """
     if not isinstance(place, str) or not place.strip():
         raise ValueError(f"place={place!r} must be a non-empty place name")

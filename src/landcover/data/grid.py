@@ -40,10 +40,12 @@ class Tile:
 
     @property
     def xmax(self) -> float:
+        """East edge, EPSG:3035 metres."""
         return self.xmin + self.size_m
 
     @property
     def ymax(self) -> float:
+        """North edge, EPSG:3035 metres."""
         return self.ymin + self.size_m
 
     @property
@@ -58,6 +60,7 @@ class Tile:
 
     @property
     def box(self) -> BaseGeometry:
+        """The tile's square as a shapely polygon, EPSG:3035 metres."""
         return shapely.box(*self.bounds)
 
     def transform(self, resolution: float = PIXEL_SIZE_M) -> Affine:
@@ -84,6 +87,7 @@ class TileGrid:
 
     @property
     def tile_size_m(self) -> float:
+        """Side of one tile in metres (pixels times resolution: 2,500 m by default)."""
         return self.tile_px * self.resolution
 
     def tile(self, row: int, col: int) -> Tile:

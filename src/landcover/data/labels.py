@@ -12,8 +12,8 @@ import os
 import numpy as np
 
 from landcover.classes import remap_raw_clcplus
-from landcover.data.errors import DataFileError
 from landcover.data.paths import LABELS_DIR, TILE_SIZE_PX, label_path, resolve, split_tile_path
+from landcover.errors import DataFileError
 from landcover.storage import read_bytes
 
 #: Years with CLC+ Backbone labels in the bucket (there is no 2024 product).
@@ -60,6 +60,15 @@ def load_label(
     Raw CLC+ codes are cleaned with :func:`landcover.classes.remap_raw_clcplus`
     (254 outside area, 255 no data, 253 sea buffer -> 0; 11 snow -> 9).
     ``expected_shape=None`` accepts any 2-D shape.
+
+    Raises
+    ------
+    TypeError
+        If the arguments are neither a location, a key nor the three parts.
+    FileNotFoundError
+        If there is no label file (the message says when the year has no labels).
+    landcover.errors.DataFileError
+        If the file is not one 2-D integer ``.npy`` array of the expected shape.
     """
     location = _location(path_or_key, year, stem)
     try:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from landcover.config import data_root, is_remote, project_root
-from landcover.data.errors import DataFileError
 from landcover.data.paths import image_path, images_prefix, index_path, validate_nuts, validate_year
+from landcover.errors import DataFileError
 from landcover.storage import gdal_path, open_raster, read_bytes, write_bytes_atomic
 
 #: File name of the mosaic inside ``images/{NUTS3}/{year}/``.

@@ -21,8 +21,8 @@ import pandas as pd
 import shapely
 
 from landcover.config import is_remote
-from landcover.data.errors import DataFileError, PointOutsideTilesError
 from landcover.data.paths import image_path, index_path, tile_stem, validate_nuts, validate_year
+from landcover.errors import DataFileError, PointOutsideTilesError
 from landcover.storage import open_binary
 
 INDEX_CRS = "EPSG:3035"
@@ -165,8 +165,29 @@ def find_tile_at(
     taken as ``[xmin, xmax) x [ymin, ymax)``, outer edges included). The test is
     one vectorised comparison over all boxes.
 
-    Raises :class:`~landcover.data.errors.PointOutsideTilesError` naming the
-    nearest tile and its distance when no tile holds the point.
+    Parameters
+    ----------
+    x, y : float
+        The point, in ``crs`` (easting and northing, or longitude and latitude).
+    nuts : str
+        NUTS3 code of the region, e.g. ``"LU000"``.
+    year : int or str
+        Year of the tiles (2018, 2021 or 2024).
+    crs : str
+        CRS of ``x`` and ``y``.
+    root : str, optional
+        Data root; the active one (:func:`landcover.config.data_root`) by default.
+
+    Returns
+    -------
+    TileMatch
+        The tile holding the point.
+
+    Raises
+    ------
+    landcover.errors.PointOutsideTilesError
+        If no tile holds the point; the message names the nearest tile and
+        its distance.
     """
     nuts = validate_nuts(nuts)
     year = validate_year(year)

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from landcover.bands import BAND_NAMES, N_BANDS, band_index
-from landcover.data.errors import DataFileError
 from landcover.data.grid import TILE_CRS
 from landcover.data.paths import IMAGES_DIR, image_path, resolve
+from landcover.errors import DataFileError
 from landcover.storage import open_raster
 
 
@@ -50,14 +50,21 @@ def get_satellite_image(
     relative to the data root's ``images/`` folder (``"LU000/2024/4042000_2951690_0_637.tif"``).
     GDAL reads remote files with range requests; nothing is downloaded whole.
 
-    Returns a dict: ``array`` (numpy, shape ``(bands, H, W)``, file dtype),
-    ``crs`` (rasterio CRS, EPSG:3035), ``bounds`` (left, bottom, right, top in
-    metres), ``transform`` (affine, pixel -> EPSG:3035), ``path`` (where it was
-    read) and ``band_names``.
+    Returns
+    -------
+    dict
+        ``array`` (numpy, shape ``(bands, H, W)``, file dtype), ``crs``
+        (rasterio CRS, EPSG:3035), ``bounds`` (left, bottom, right, top in
+        metres), ``transform`` (affine, pixel -> EPSG:3035), ``path`` (where it
+        was read) and ``band_names``.
 
-    Raises ``FileNotFoundError`` for a missing file and
-    :class:`~landcover.data.errors.DataFileError` (a ``ValueError``) for a file
-    that is not a readable GeoTIFF, is not in EPSG:3035 or has too few bands.
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    landcover.errors.DataFileError
+        If the file is not a readable GeoTIFF, is not in EPSG:3035 or has too
+        few bands (it is a ``ValueError``).
     """
     if bands is None:
         if isinstance(n_bands, bool) or not isinstance(n_bands, (int, np.integer)) or n_bands < 1:

@@ -34,7 +34,7 @@ import sys
 from collections.abc import Sequence
 
 from landcover.config import ONLINE_VARIABLE
-from landcover.data.errors import DataFileError, OnlineAccessDisabled, RegionNotFoundError
+from landcover.errors import DataFileError, OnlineAccessDisabled, RegionNotFoundError
 from landcover.download.products import ENV_EODATA_ENDPOINT, EODATA_ENDPOINT, eodata_filesystem
 from landcover.download.region import RegionRequest, build_region, check_year
 from landcover.sources.clcplus import CLCPLUS_BASE_URL

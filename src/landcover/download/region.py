@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 
 from landcover.config import online_allowed
 from landcover.data import paths
-from landcover.data.errors import DataFileError, RegionNotFoundError
+from landcover.errors import DataFileError, RegionNotFoundError
 from landcover.data.grid import TILE_CRS, Tile, TileGrid, region_grid
 from landcover.data.regions import gisco_nuts3_url, read_nuts
 from landcover.download.patches import TileMosaic

@@ -7,6 +7,8 @@ In a notebook::
     rgb = ___  # TODO: the display-ready composite
     check("acq-rgb", rgb_data, rgb)
 
+    catch_up("acq-rgb")  # stuck? go on with the reference answer, without seeing it
+
 Importing the package installs the guard that stops a cell still holding
 ``___`` with a message naming the exercise, each blank and what goes there
 (IPython), or the exception hook that prints that message without a
@@ -21,6 +23,7 @@ from landcover.exercises.blanks import (
     is_blank,
     register_ipython,
 )
+from landcover.exercises.catchup import CatchUpError, catch_up
 from landcover.exercises.checks import (
     CheckResult,
     Hint,
@@ -34,10 +37,15 @@ from landcover.exercises.checks import (
     expect_range,
     registered,
 )
+from landcover.exercises.explain import LikelyError, likely_errors
 
 __all__ = [
     "___",
     "check",
+    "catch_up",
+    "CatchUpError",
+    "LikelyError",
+    "likely_errors",
     "evaluate",
     "CheckResult",
     "Hint",

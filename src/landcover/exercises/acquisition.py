@@ -19,6 +19,7 @@ import numpy as np
 
 from landcover.bands import BAND_NAMES, band_index
 from landcover.exercises.checks import Hint, exercise_check, expect_array, expect_finite
+from landcover.exercises.explain import LikelyError
 
 #: The tile chapter 1 opens: (NUTS3 region, year, file stem).
 CHAPTER_TILE = ("LU000", 2024, "4042000_2951690_0_637")
@@ -221,6 +222,20 @@ def _check_composite(
     "acq-rgb",
     names=("rgb_data", "rgb"),
     success="Your composite matches the 98th-percentile stretch of bands B4, B3, B2.",
+    likely=(
+        LikelyError(
+            IndexError,
+            "rasterio counts bands from 1 and a (3, H, W) array from 0: a band number used as an "
+            "array position, or an array position passed to `src.read`, is off by one.",
+            contains="out of bounds|out of range",
+        ),
+        LikelyError(
+            ValueError,
+            "An array with the bands first, (3, H, W), cannot be shown as an image: matplotlib "
+            "wants them last, (H, W, 3).",
+            contains="invalid shape|Invalid shape",
+        ),
+    ),
 )
 def check_rgb_composite(rgb_data: object, rgb: object) -> None:
     """rgb_data: bands B4, B3, B2 as read (3, H, W); rgb: the stretched (H, W, 3) image."""
@@ -298,6 +313,20 @@ def _call_ndvi(function: Callable[..., Any], nir: np.ndarray, red: np.ndarray) -
     "acq-ndvi",
     names=("ndvi_of", "ndvi"),
     success="Safe NDVI: right values, no division by zero, integers handled.",
+    likely=(
+        LikelyError(
+            IndexError,
+            "`pixels` is a NumPy array: index it with a position (a whole number, counted from 0), "
+            "not with a band name; `band_index` counts from 1.",
+            contains="only integers",
+        ),
+        LikelyError(
+            TypeError,
+            "NumPy refuses to write float results into an integer array: convert both bands to "
+            "float64 before you add, subtract or divide them.",
+            contains="cast ufunc|Cannot cast",
+        ),
+    ),
 )
 def check_ndvi(ndvi_of: object, ndvi: object) -> None:
     """ndvi_of: the reader's function (nir, red) -> NDVI; ndvi: the NDVI of the chapter tile."""
@@ -361,6 +390,20 @@ def check_ndvi(ndvi_of: object, ndvi: object) -> None:
     "acq-find-region",
     names=("place", "point", "nuts_code", "region_folder"),
     success="Point, region and folder are right.",
+    likely=(
+        LikelyError(
+            IndexError,
+            "The spatial join matched no region, so `joined` is empty. Usual causes: longitude and "
+            "latitude swapped (a Point takes x, the longitude, first), the point left in EPSG:4326 "
+            "while the outlines are in EPSG:3035, or a predicate that asks the point to contain the region.",
+            contains="out-of-bounds|out of bounds",
+        ),
+        LikelyError(
+            KeyError,
+            "The column name is not among the outlines' columns: print `nuts3.columns` and pick the "
+            "one that holds the region code.",
+        ),
+    ),
 )
 def check_find_region(place: object, point: object, nuts_code: object, region_folder: object) -> str | None:
     """place: a name; point: GeoDataFrame in EPSG:3035; nuts_code: its region; region_folder: 2024 folder."""
@@ -437,6 +480,20 @@ def check_find_region(place: object, point: object, nuts_code: object, region_fo
     "acq-find-tile",
     names=("nuts_code", "x", "y", "inside", "tile_filename"),
     success="One vectorised test, one tile: the right one.",
+    likely=(
+        LikelyError(
+            IndexError,
+            "No tile contains your point, so there is no first match. Usual causes: `x, y` still in "
+            "degrees (EPSG:4326) while the boxes are in EPSG:3035 metres, or longitude and latitude swapped.",
+            contains="out-of-bounds|out of bounds|index 0",
+        ),
+        LikelyError(
+            ValueError,
+            "Python's `and` cannot combine arrays element by element: use `&`, with each comparison "
+            "in parentheses.",
+            contains="truth value of an array",
+        ),
+    ),
 )
 def check_find_tile(
     nuts_code: object, x: object, y: object, inside: object, tile_filename: object
@@ -511,6 +568,14 @@ def _tile_meta() -> dict[str, Any]:
     "acq-tile-crs",
     names=("tile_gdf", "tile_gdf_wgs84"),
     success="The tile's outline is right in EPSG:3035 and in EPSG:4326.",
+    likely=(
+        LikelyError(
+            ValueError,
+            "GeoPandas needs to know the CRS you start from before it can reproject: give the "
+            "GeoDataFrame its CRS when you create it.",
+            contains="naive geometries|without crs|crs",
+        ),
+    ),
 )
 def check_tile_crs(tile_gdf: object, tile_gdf_wgs84: object) -> None:
     """tile_gdf: the tile box in EPSG:3035; tile_gdf_wgs84: the same, reprojected to EPSG:4326."""
@@ -566,6 +631,14 @@ def check_tile_crs(tile_gdf: object, tile_gdf_wgs84: object) -> None:
     "acq-tile-nuts",
     names=("joined", "area_km2", "share"),
     success="Region found, and the area inside it is right.",
+    likely=(
+        LikelyError(
+            IndexError,
+            "The spatial join matched no region, so `joined` is empty. Usual causes: a predicate that "
+            "needs the whole tile inside one region (a border tile is not), or two layers in different CRSs.",
+            contains="out-of-bounds|out of bounds",
+        ),
+    ),
 )
 def check_tile_nuts(joined: object, area_km2: object, share: object) -> None:
     """joined: sjoin(tile, NUTS3, intersects); area_km2: tile ∩ region in km²; share: % of the tile."""
@@ -849,6 +922,19 @@ def check_label_map(image_wgs84: object, label_wgs84: object, label_map: object)
     "acq-label",
     names=("label_file", "label"),
     success="Label loaded: uint8 class ids of the 2021 tile.",
+    likely=(
+        LikelyError(
+            TypeError,
+            "`np.load` reads a file or a file-like object: wrap the bytes in `io.BytesIO(...)`, and "
+            "pass the bytes of the file, not its location.",
+            contains="bytes-like|expected str|not bytes|file",
+        ),
+        LikelyError(
+            FileNotFoundError,
+            "Labels exist for 2018 and 2021 only, under `labels/` (not `images/`), with the tile's "
+            "file name and `.npy`.",
+        ),
+    ),
 )
 def check_label(label_file: object, label: object) -> None:
     """label_file: the 2021 label's location under the data root; label: its array (250, 250)."""
@@ -888,6 +974,19 @@ def check_label(label_file: object, label: object) -> None:
     "acq-pair",
     names=("pair_path", "pair_rgb", "mean_ndvi"),
     success="Image and label of the same year, and the right mean NDVI per class.",
+    likely=(
+        LikelyError(
+            FileNotFoundError,
+            "The image must be of the label's year: there are no labels for 2024, and the label you "
+            "loaded is of `LABEL_YEAR`.",
+        ),
+        LikelyError(
+            IndexError,
+            "Image and label must come from the same year and tile, so that they have the same shape "
+            "and a boolean mask of one selects pixels of the other.",
+            contains="boolean index",
+        ),
+    ),
 )
 def check_pair(pair_path: object, pair_rgb: object, mean_ndvi: object) -> None:
     """pair_path: the 2021 image; pair_rgb: its true colour; mean_ndvi: {class id: mean NDVI}."""

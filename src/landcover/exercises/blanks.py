@@ -23,6 +23,7 @@ import re
 import sys
 import sysconfig
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -46,6 +47,7 @@ class BlankSite:
     target: str  # the name being assigned on that line ("" when none)
 
     def describe(self) -> str:
+        """One line of the stop message: where the blank is and what goes there."""
         what = self.todo or (f"the value of `{self.target}`" if self.target else "see the exercise steps")
         return f"line {self.line}: `{self.code}`  ->  {what}"
 
@@ -61,6 +63,7 @@ class ExerciseBlankError(Exception):
 
     @property
     def message(self) -> str:
+        """The text the participant reads: which exercise, which blanks, what to do next."""
         name = f"Exercise {self.exercise}" if self.exercise else "This exercise"
         count = len(self.blanks)
         lines = []
@@ -71,7 +74,8 @@ class ExerciseBlankError(Exception):
             lines.append(f"{name} is not finished: {count} {plural} still to be filled in, so nothing was run.")
         if self.blanks:
             lines.append("Fill in:" if not self.used_at else "Blanks left in this code:")
-            lines.extend(f"  {site.describe()}" for site in self.blanks)
+            described = dict.fromkeys(site.describe() for site in self.blanks)  # a line with two blanks: once
+            lines.extend(f"  {text}" for text in described)
         lines.append("Replace each ___ with your code, then run it again. Stuck? Open the Hints of the exercise.")
         return "\n".join(lines)
 
@@ -327,7 +331,7 @@ class _Undefined:
         return f"<undefined {self.name}>"
 
 
-def value_or_undefined(getter: Any, name: str) -> Any:
+def value_or_undefined(getter: Callable[[], Any], name: str) -> Any:
     """``getter()``, or a marker when the name it reads is not defined."""
     try:
         return getter()
@@ -336,6 +340,7 @@ def value_or_undefined(getter: Any, name: str) -> Any:
 
 
 def is_undefined(value: object) -> bool:
+    """True for the marker of a name that was never assigned (see :func:`value_or_undefined`)."""
     return type(value) is _Undefined
 
 
@@ -360,6 +365,7 @@ class BlankGuard(ast.NodeTransformer):
         self.recorder = recorder
 
     def visit(self, node: ast.AST) -> ast.AST:
+        """The cell's module, with the names passed to ``check()`` wrapped; raises when it holds ``___``."""
         if not isinstance(node, ast.Module):
             return node
         names = [n for n in ast.walk(node) if isinstance(n, ast.Name) and n.id == BLANK_NAME]
@@ -423,9 +429,13 @@ def register_ipython(shell: Any | None = None) -> bool:
         return False
     if any(isinstance(t, BlankGuard) for t in shell.ast_transformers):
         return True
+    from landcover.exercises.explain import exception_handler
+
     recorder = _CellGuard()
     shell.input_transformers_post.append(recorder)
     shell.ast_transformers.append(BlankGuard(recorder))
+    # After an error escapes an exercise cell, say what usually causes it there.
+    shell.set_custom_exc((Exception,), exception_handler(lambda: exercise_id_in(recorder.source)))
     shell.user_ns[_HELPER] = value_or_undefined
     return True
 

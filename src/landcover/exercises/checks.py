@@ -1,5 +1,6 @@
-"""Answer checks: ``check("<exercise id>", *values)`` says correct, what is wrong,
-or not attempted, and never prints the answer.
+"""Answer checks: ``check("<exercise id>", *values)`` says correct, wrong or not attempted.
+
+A check never prints the answer.
 
 Each chapter module (``acquisition.py``, ...) registers its checkers with
 :func:`exercise_check`. A checker recomputes what it needs from the data and
@@ -17,6 +18,8 @@ from typing import Any, Callable, Iterable, Literal
 import numpy as np
 
 from landcover.exercises.blanks import ExerciseBlankError, is_blank, is_undefined
+from landcover.exercises.catchup import is_reference_value, is_running
+from landcover.exercises.explain import LikelyError, likely_errors
 
 #: Modules holding the checks, one per chapter; imported on the first check() call.
 CHAPTER_MODULES = (
@@ -43,6 +46,7 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
+        """True when the answer is correct."""
         return self.status == "correct"
 
     def __str__(self) -> str:
@@ -68,13 +72,22 @@ class Checker:
 _REGISTRY: dict[str, Checker] = {}
 
 
-def exercise_check(exercise: str, *, names: Iterable[str], success: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def exercise_check(
+    exercise: str,
+    *,
+    names: Iterable[str],
+    success: str = "",
+    likely: Iterable[LikelyError] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``function`` as the check of ``exercise``.
 
     ``names`` are the variables the participant passes, in order (used in
     messages). The function raises :class:`Hint` when something is wrong; it may
-    return a string to add to the success message.
+    return a string to add to the success message. ``likely`` declares the errors
+    the exercise usually meets before its check can run, each with what usually
+    causes it there (see :mod:`landcover.exercises.explain`).
     """
+    likely_errors(exercise, *likely)
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         if exercise in _REGISTRY and _REGISTRY[exercise].function is not function:
@@ -107,6 +120,8 @@ def evaluate(exercise: str, *values: Any) -> CheckResult:
         raise TypeError(
             f"check({exercise!r}, ...) takes {len(checker.names)} value(s) after the id: {expected}; got {len(values)}"
         )
+    if is_running(exercise):
+        return CheckResult(exercise, "not attempted", "the reference answer is running (catch_up).")
     for name, value in zip(checker.names, values):
         if is_blank(value):
             return CheckResult(exercise, "not attempted", f"`{name}` is still ___: fill in the template first.")
@@ -114,6 +129,13 @@ def evaluate(exercise: str, *values: Any) -> CheckResult:
             return CheckResult(
                 exercise, "not attempted", f"`{name}` is not defined yet: run your code that assigns `{name}`."
             )
+    if all(is_reference_value(exercise, name, value) for name, value in zip(checker.names, values)):
+        return CheckResult(
+            exercise,
+            "not attempted",
+            f"these are the values catch_up({exercise!r}) set from the reference answer; "
+            "assign your own and check again.",
+        )
     try:
         extra = checker.function(*values)
     except Hint as hint:
@@ -135,6 +157,8 @@ def evaluate(exercise: str, *values: Any) -> CheckResult:
 def check(exercise: str, *values: Any) -> CheckResult:
     """Check an exercise answer, print the verdict and return it (``.passed``)."""
     result = evaluate(exercise, *values)
+    if is_running(exercise):
+        return result
     text = str(result)
     try:
         print(text)

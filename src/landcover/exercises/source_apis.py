@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from landcover.exercises.checks import Hint, exercise_check, expect_array
+from landcover.exercises.explain import LikelyError
 
 #: The tile the appendix works on: (NUTS3 region, year, stem).
 APPENDIX_TILE = ("LU000", 2021, "4042000_2944190_0_712")
@@ -100,6 +101,14 @@ def check_clcplus(params: object, raw: object, api_label: object) -> None:
     "api-write-label",
     names=("target", "api_label"),
     success="The label is in the book's layout, complete, and reads back unchanged.",
+    likely=(
+        LikelyError(
+            TypeError,
+            "`write_bytes_atomic` takes bytes: the buffer itself is a file-like object, its content "
+            "is what `getvalue()` returns.",
+            contains="memoryview|bytes-like",
+        ),
+    ),
 )
 def check_write_label(target: object, api_label: object) -> None:
     """target: where the label was written (local or s3://); api_label: what was written."""
@@ -135,6 +144,14 @@ def check_write_label(target: object, api_label: object) -> None:
     "api-sentinelhub",
     names=("body", "sh_image"),
     success="The order asks for the tile's grid, and the image came back on it.",
+    likely=(
+        LikelyError(
+            Exception,
+            "The service refused the order: the box, its EPSG code and the resolution must describe "
+            "the tile's own grid (EPSG:3035 metres, 10 m pixels).",
+            contains="400|Bad Request|RENDERER",
+        ),
+    ),
 )
 def check_sentinelhub(body: object, sh_image: object) -> None:
     """body: the Processing API request; sh_image: the array of the answer (bands, rows, cols)."""
@@ -188,6 +205,15 @@ def _instant(text: str) -> datetime:
     "api-odata",
     names=("filter_expression", "products", "product_file"),
     success="Search, paging and download are right.",
+    likely=(
+        LikelyError(
+            ValueError,
+            "The search found no product, so there is nothing to choose from. Usual causes: the "
+            "point written latitude first (WKT wants longitude first), or dates and cloud cover that "
+            "exclude everything; print `filter_expression` and the number of products.",
+            contains="empty sequence|empty iterable",
+        ),
+    ),
 )
 def check_odata(filter_expression: object, products: object, product_file: object) -> str | None:
     """filter_expression: the $filter; products: what iter_products returned; product_file: the zip."""

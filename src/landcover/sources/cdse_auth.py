@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import requests
 
@@ -39,6 +40,15 @@ ENV_CLIENT_ID = "CDSE_CLIENT_ID"
 ENV_CLIENT_SECRET = "CDSE_CLIENT_SECRET"
 ENV_USERNAME = "CDSE_USERNAME"
 ENV_PASSWORD = "CDSE_PASSWORD"
+
+
+class ProviderOptions(TypedDict, total=False):
+    """Optional keyword arguments of :class:`TokenProvider`, passed on by its subclasses."""
+
+    session: requests.Session | None
+    clock: Callable[[], float]
+    margin: float
+    timeout: tuple[float, float]
 
 
 class AuthenticationError(ServiceError):
@@ -159,7 +169,13 @@ def check_message(response: requests.Response) -> str:
 class ClientCredentials(TokenProvider):
     """OAuth client credentials (Sentinel Hub APIs): client id + secret."""
 
-    def __init__(self, client_id: str, client_secret: str, token_url: str = TOKEN_URL, **kwargs) -> None:
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        token_url: str = TOKEN_URL,
+        **kwargs: Unpack[ProviderOptions],
+    ) -> None:
         if not client_id or not client_secret:
             raise ValueError(
                 "client_id and client_secret are both required (register an OAuth client "
@@ -185,7 +201,7 @@ class PasswordCredentials(TokenProvider):
         password: str,
         client_id: str = PUBLIC_CLIENT_ID,
         token_url: str = TOKEN_URL,
-        **kwargs,
+        **kwargs: Unpack[ProviderOptions],
     ) -> None:
         if not username or not password:
             raise ValueError("username and password of a CDSE account are both required")
@@ -213,11 +229,17 @@ class BearerAuth(requests.auth.AuthBase):
         self.provider = provider
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """The request with an ``Authorization: Bearer`` header and the retry-on-401 hook."""
         request.headers["Authorization"] = f"Bearer {self.provider.access_token()}"
         request.register_hook("response", self._retry_on_401)
         return request
 
-    def _retry_on_401(self, response: requests.Response, **kwargs) -> requests.Response:
+    def _retry_on_401(self, response: requests.Response, **kwargs: object) -> requests.Response:
+        """Response hook: on a 401, renew the token and send the request once more.
+
+        ``kwargs`` are the options of the original send (timeout, verify...),
+        used again for the retry.
+        """
         if response.status_code != 401 or getattr(response.request, "_landcover_retried", False):
             return response
         self.provider.invalidate()
@@ -239,11 +261,20 @@ def authorized_session(provider: TokenProvider) -> requests.Session:
     return session
 
 
-def credentials_from_env(kind: str = "client", token_url: str = TOKEN_URL, **kwargs) -> TokenProvider:
+def credentials_from_env(
+    kind: str = "client", token_url: str = TOKEN_URL, **kwargs: Unpack[ProviderOptions]
+) -> TokenProvider:
     """Build credentials from the environment (or ``.env``).
 
     ``kind="client"``: ``CDSE_CLIENT_ID`` and ``CDSE_CLIENT_SECRET`` (Sentinel Hub).
     ``kind="password"``: ``CDSE_USERNAME`` and ``CDSE_PASSWORD`` (OData downloads).
+    Keyword arguments (``session``, ``clock``, ``margin``, ``timeout``) go to
+    the credentials' :class:`TokenProvider`.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is unknown or its two variables are not both set.
     """
     if kind == "client":
         client_id, secret = os.environ.get(ENV_CLIENT_ID, ""), os.environ.get(ENV_CLIENT_SECRET, "")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import requests
 
 from landcover.config import ONLINE_VARIABLE, online_allowed
-from landcover.data.errors import OnlineAccessDisabled
+from landcover.errors import OnlineAccessDisabled
 
 #: Seconds to wait for a service to answer (connect, read).
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 120.0)
@@ -31,7 +31,7 @@ def is_loopback(url: str) -> bool:
 def require_online(url: str, what: str = "this service") -> None:
     """Refuse to contact a non-local ``url`` unless the reader opted in.
 
-    Raises :class:`~landcover.data.errors.OnlineAccessDisabled` naming the URL
+    Raises :class:`~landcover.errors.OnlineAccessDisabled` naming the URL
     and the setting that allows it.
     """
     if is_loopback(url) or online_allowed():
@@ -52,7 +52,9 @@ def new_session() -> requests.Session:
 class ServiceError(requests.HTTPError):
     """A service answered with an error; the message carries its status and explanation."""
 
-    def __init__(self, message: str, status: int | None = None, response: requests.Response | None = None):
+    def __init__(
+        self, message: str, status: int | None = None, response: requests.Response | None = None
+    ) -> None:
         super().__init__(message, response=response)
         self.status = status
 

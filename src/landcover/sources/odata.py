@@ -27,8 +27,8 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from tqdm.auto import tqdm
 
-from landcover.storage import atomic_path
 from landcover.sources.http import DEFAULT_TIMEOUT, ServiceError, check_response, new_session, require_online
+from landcover.storage import atomic_path
 
 #: The OData catalogue root (real default); products are under ``/Products``.
 ODATA_CATALOGUE_URL = "https://catalogue.dataspace.copernicus.eu/odata/v1"

@@ -28,8 +28,8 @@ from landcover.synthetic.noise import SEED
 from landcover.synthetic.regions import (
     LABEL_YEARS,
     MOSAIC_REGIONS,
-    SYNTHETIC_REGIONS,
     SMALL_REGIONS,
+    SYNTHETIC_REGIONS,
     YEARS,
     Cell,
     SyntheticRegion,

@@ -25,6 +25,7 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m landcover.synthetic`` (``--out``, ``--force``, ``--workers``, ``--quiet``, ``--check``)."""
     parser = argparse.ArgumentParser(
         prog="python -m landcover.synthetic",
         description="Generate the SYNTHETIC dataset (Sentinel-2-like tiles, CLC+-like labels) "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ from landcover.synthetic.regions import (
     MOSAIC_REGIONS,
     SYNTHETIC_REGIONS,
     YEARS,
+    Cell,
     SyntheticRegion,
     region_by_id,
 )
@@ -75,6 +76,7 @@ class GenerationReport:
 
     @property
     def total_bytes(self) -> int:
+        """Size of every file written, in bytes."""
         return sum(size for _, size in self.files)
 
     def class_shares(self, nuts_id: str, year: int) -> dict[int, float]:
@@ -190,7 +192,8 @@ def _check_ours(root: Path) -> None:
         )
 
 
-def _windows(regions: tuple[SyntheticRegion, ...]):
+def _windows(regions: tuple[SyntheticRegion, ...]) -> Iterator[tuple[SyntheticRegion, str, list[Cell]]]:
+    """``(region, window name, cells of that window)`` for every simulated window, in region order."""
     for region in regions:
         names = list(dict.fromkeys(cell.window for cell in region.cells))
         for name in names:
@@ -203,7 +206,8 @@ def _render_all(
     windows = list(_windows(regions))
     n_cells = sum(len(cells) for _, _, cells in windows)
 
-    def bars():
+    def bars() -> tuple[tqdm, tqdm]:
+        """Progress bars of the simulated windows and of the rendered tiles."""
         return (
             tqdm(total=len(windows), desc="landscapes", unit="window", disable=not progress, leave=False),
             tqdm(total=n_cells, desc="tiles (3 years each)", unit="tile", disable=not progress),
@@ -225,7 +229,7 @@ def _render_all(
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             # Submit first: the workers start (fork) before the progress bars start their thread.
-            simulations: dict[Future, list] = {
+            simulations: dict[Future, list[Cell]] = {
                 pool.submit(simulate_window, region, name, cells, recipe_for(region.nuts_id, name)): cells
                 for region, name, cells in windows
             }
@@ -239,7 +243,11 @@ def _render_all(
 
 
 def _collect(
-    pool: Executor, root: Path, simulations: dict[Future, list], bar_windows, bar_tiles
+    pool: Executor,
+    root: Path,
+    simulations: dict[Future, list[Cell]],
+    bar_windows: tqdm,
+    bar_tiles: tqdm,
 ) -> list[TileResult]:
     """Turn each finished window into tile jobs as soon as it is ready; gather the tiles."""
     renders: list[Future] = []

@@ -112,8 +112,11 @@ def _project_to_3035(lonlat: np.ndarray) -> np.ndarray:
 
 
 def grid_for_outline(outline_lonlat: tuple[tuple[float, float], ...]) -> TileGrid:
-    """The grid the download script would lay over this outline: anchored at its bounding-box
-    corner snapped outward to 10 m (:func:`~landcover.data.grid.region_grid`)."""
+    """The grid the download script would lay over this outline (lon/lat degrees, EPSG:4326).
+
+    It is anchored at the corner of the outline's EPSG:3035 bounding box,
+    snapped outward to 10 m (:func:`~landcover.data.grid.region_grid`).
+    """
     return region_grid(transform(Polygon(outline_lonlat), _project_to_3035))
 
 

@@ -73,12 +73,12 @@ def _crop(scene: YearScene, window: tuple[slice, slice]) -> YearScene:
 
 
 def image_relpath(cell: Cell, year: int) -> str:
-    """``images/{NUTS}/{year}/{stem}.tif``"""
+    """Path of the cell's image of ``year``, relative to the data root: ``images/{NUTS}/{year}/{stem}.tif``."""
     return f"images/{cell.nuts_id}/{year}/{cell.stem}.tif"
 
 
 def label_relpath(cell: Cell, year: int) -> str:
-    """``labels/{NUTS}/{year}/{stem}.npy``"""
+    """Path of the cell's label of ``year``, relative to the data root: ``labels/{NUTS}/{year}/{stem}.npy``."""
     return f"labels/{cell.nuts_id}/{year}/{cell.stem}.npy"
 
 

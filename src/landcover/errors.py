@@ -1,4 +1,4 @@
-"""Errors of the data layer, so callers (chapters, the API) can tell cases apart.
+"""Errors of the data and its sources, so callers (chapters, the API) can tell cases apart.
 
 Missing files raise the built-in ``FileNotFoundError``; the classes below cover
 the other ways data can be wrong. Every message names the file or parameter.
