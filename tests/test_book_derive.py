@@ -45,7 +45,7 @@ def test_notebooks_have_templates_hints_and_checks_but_no_solution_code(derived:
         nb = notebook(derived, doc.name)
         code = [c.source for c in nb.cells if c.cell_type == "code"]
         markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-        assert "from landcover.exercises import ___, check" in code[0] and "import landcover" in code[0]
+        assert "from landcover.exercises import ___, catch_up, check" in code[0] and "import landcover" in code[0]
         found, _ = exercises(doc)
         targets = book.targets()
         for ex in found:

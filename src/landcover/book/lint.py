@@ -276,9 +276,22 @@ class _Linter:
             self.error(doc, cell.label_line, f"exercise {eid}: the template has no ___ blank to fill in")
         if eid not in check_calls(cell.source):
             self.error(doc, cell.label_line, f"exercise {eid}: the template must end with check(\"{eid}\", ...)")
+        self.no_imports(doc, cell, eid, "template")
         for number, line in code_lines(cell.source):
             if re.search(r"(?<!\w)___(?!\w)", line) and "# TODO" not in cell.source.splitlines()[number - 1]:
                 self.error(doc, cell.code_line + number - 1, f"exercise {eid}: each blank needs a `# TODO:` comment saying what goes there")
+
+    def no_imports(self, doc: QmdDocument, cell: Cell, eid: str, role: str) -> None:
+        """Imports live in ordinary cells, so a participant who skips the exercise still has them."""
+        for number, line in code_lines(cell.source):
+            if re.match(r"\s*(import\s+\w|from\s+[\w.]+\s+import\b)", line):
+                self.error(
+                    doc,
+                    cell.code_line + number - 1,
+                    f"exercise {eid}: move `{line.strip()}` from the {role} to an ordinary cell before the "
+                    "exercise (a participant who skips it still needs the import)",
+                )
+                return
 
     def solution_rules(self, doc: QmdDocument, ex: Any, eid: str) -> None:
         div = ex.solution_div
@@ -292,6 +305,7 @@ class _Linter:
         if not any(c.label == f"{eid}-solution" for c in ex.solution_cells):
             self.error(doc, div.line, f"exercise {eid}: no solution cell labelled {eid}-solution")
         for cell in ex.solution_cells:
+            self.no_imports(doc, cell, eid, "solution")
             if not cell.evaluated:
                 self.error(doc, cell.label_line, f"exercise {eid}: solution cells must be executed (remove eval: false)")
         if not any(eid in check_calls(c.source) for c in ex.solution_cells):

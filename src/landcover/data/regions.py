@@ -20,7 +20,6 @@ import geopandas as gpd
 import pandas as pd
 
 from landcover.config import cache_dir, data_root, online_allowed
-from landcover.data.errors import DataFileError, OnlineAccessDisabled, RegionNotFoundError
 from landcover.data.paths import (
     GISCO_NUTS3_URL,
     NUTS3_FILENAME,
@@ -29,6 +28,7 @@ from landcover.data.paths import (
     nuts_file_path,
     validate_nuts,
 )
+from landcover.errors import DataFileError, OnlineAccessDisabled, RegionNotFoundError
 from landcover.storage import exists, list_dirs, read_bytes, scheme_of, write_bytes_atomic
 
 #: Years of the pre-processed tiles.
