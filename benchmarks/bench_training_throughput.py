@@ -27,7 +27,8 @@ def main() -> int:
     import landcover.training  # noqa: F401 - offline environment, OMP_WAIT_POLICY before torch loads
     import torch
 
-    from landcover.training.loop import autocast, autocast_dtype, configure_threads, forward_logits, resolve_device
+    from landcover.inference.logits import forward_logits
+    from landcover.training.loop import autocast, autocast_dtype, configure_threads, resolve_device
     from landcover.training.loss import SegmentationLoss
     from landcover.training.model import build_model, count_parameters
 

@@ -153,11 +153,14 @@ plt.show()
 
 # %% [markdown]
 # ### The profile and a false-colour composite
+
+# %% acq-false-colour-imports
+from landcover.viz import chw_to_hwc, percentile_stretch
+
+# %% [markdown]
 # **Exercise 1.2: Profile and false colour**
 
 # %% acq-false-colour-solution
-from landcover.viz import chw_to_hwc, percentile_stretch
-
 with open_raster(tile_path) as src:
     profile = src.profile
     fc_data = src.read([band_index("B8"), band_index("B4"), band_index("B3")])
@@ -468,10 +471,7 @@ for name, ((cx, cy), stretched) in corners.items():
     metres = geod.inv(lon_c, lat_c, *stretched)[2]
     print(f"{name} corner: a stretched image draws it {metres:.0f} m ({metres / 10:.0f} pixels) away")
 
-# %% [markdown]
-# **Exercise 1.8: The tile on a web map**
-
-# %% acq-tile-map-solution
+# %% acq-tile-map-imports
 from landcover.webmaps import (
     WarpedRaster,
     add_image_layer,
@@ -482,6 +482,10 @@ from landcover.webmaps import (
     rgba_image,
 )
 
+# %% [markdown]
+# **Exercise 1.8: The tile on a web map**
+
+# %% acq-tile-map-solution
 height, width = rgb_data.shape[1:]
 dst_transform, dst_width, dst_height = calculate_default_transform(
     tile["crs"], "EPSG:4326", width, height, *tile["bounds"]
@@ -621,9 +625,8 @@ plt.show()
 
 # %% [markdown]
 # ### Image and label on one map
-# **Exercise 1.11: Image and label on a web map**
 
-# %% acq-label-map-solution
+# %% acq-label-map-imports
 from landcover.webmaps import (
     add_class_legend,
     add_class_tooltips,
@@ -632,6 +635,10 @@ from landcover.webmaps import (
     wgs84_grid,
 )
 
+# %% [markdown]
+# **Exercise 1.11: Image and label on a web map**
+
+# %% acq-label-map-solution
 pair_data = pair["array"][[band_index("B4") - 1, band_index("B3") - 1, band_index("B2") - 1]]
 transform, crs = pair["transform"], pair["crs"]
 grid = wgs84_grid(crs, transform, pair_data.shape[2], pair_data.shape[1])

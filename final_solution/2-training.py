@@ -201,11 +201,14 @@ pd.DataFrame(
 
 # %% [markdown]
 # ### A PyTorch dataset
+
+# %% trn-dataset-imports
+from landcover.training.dataset import LandCoverTiles
+
+# %% [markdown]
 # **Exercise 2.2: A batch of tiles**
 
 # %% trn-dataset-solution
-from landcover.training.dataset import LandCoverTiles
-
 train_tiles = LandCoverTiles(train_records, normalization, cache=True)
 loader = DataLoader(train_tiles, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(0))
 batch = next(iter(loader))
@@ -229,11 +232,14 @@ plt.show()
 
 # %% [markdown]
 # ### Augmentations
+
+# %% trn-augment-imports
+from landcover.training.augment import training_transform
+
+# %% [markdown]
 # **Exercise 2.3: Augment a tile and its mask**
 
 # %% trn-augment-solution
-from landcover.training.augment import training_transform
-
 tile_image = train_tiles.load_image(0)  # normalised, (bands, rows, cols)
 tile_label = train_tiles.load_label(0)  # (rows, cols), 0 = no data
 transform = training_transform(crop_size=128)
@@ -344,11 +350,14 @@ check("trn-step", losses, step_model, optimizer)
 
 # %% [markdown]
 # ### A short training run
+
+# %% trn-fit-imports
+from landcover.training.loop import TrainConfig, fit
+
+# %% [markdown]
 # **Exercise 2.6: A short training run**
 
 # %% trn-fit-solution
-from landcover.training.loop import TrainConfig, fit
-
 config = TrainConfig(model_size="tiny", epochs=8, batch_size=8, crop_size=128, repeats=2, patience=None, seed=0)
 train_transform = training_transform(crop_size=config.crop_size)
 train_crops = LandCoverTiles(
@@ -386,11 +395,14 @@ plt.show()
 
 # %% [markdown]
 # ## Evaluation
+
+# %% trn-evaluate-imports
+from landcover.training.loop import evaluate
+
+# %% [markdown]
 # **Exercise 2.7: Scores from the confusion matrix**
 
 # %% trn-evaluate-solution
-from landcover.training.loop import evaluate
-
 val_loss, matrix = evaluate(short_model, DataLoader(val_tiles, batch_size=4), loss_fn, device=device)
 cm = matrix.matrix  # pixels: rows are the reference class, columns the predicted class
 tp = np.diag(cm)
@@ -432,13 +444,14 @@ if uri.startswith("sqlite:"):
 else:
     print(f"runs go to {uri}: open that address in a browser")
 
+# %% trn-mlflow-imports
+from landcover.training.model import module_name
+from landcover.training.tracking import MODEL_NAME, ensure_experiment, log_figure, log_model, model_params
+
 # %% [markdown]
 # **Exercise 2.8: Log and register the run**
 
 # %% trn-mlflow-solution
-from landcover.training.model import module_name
-from landcover.training.tracking import MODEL_NAME, ensure_experiment, log_figure, log_model, model_params
-
 params = model_params(
     normalization, tiles_size=config.tiles_size, augment_size=config.network_size, module_name=module_name(config.model_size)
 )
@@ -471,11 +484,14 @@ print(f"registry: {MODEL_NAME} version {version.version}, from run {version.run_
 
 # %% [markdown]
 # ### Loading the model back
+
+# %% trn-load-imports
+from landcover.inference import params_from_run, predict_tile
+
+# %% [markdown]
 # **Exercise 2.9: Load from the registry and predict**
 
 # %% trn-load-solution
-from landcover.inference.predict import params_from_run, predict_tile
-
 model_uri = f"models:/{MODEL_NAME}/{info.registered_model_version}"
 loaded_model = mlflow.pyfunc.load_model(model_uri)
 run_params = params_from_run(loaded_model.metadata.run_id)
@@ -507,7 +523,7 @@ plt.show()
 from mlflow.exceptions import MlflowException
 
 from landcover.training.metrics import confusion_matrix
-from landcover.training.publish import load_published_model, published_model_location
+from landcover.inference import load_published_model, published_model_location
 
 published = published_model_location()
 pretrained_model, pretrained_params = load_published_model(published)

@@ -88,11 +88,14 @@ for name, url in URLS.items():
 
 # %% [markdown]
 # ## CLC+ Backbone from the ImageServer
+
+# %% api-clcplus-imports
+from landcover.classes import remap_raw_clcplus
+
+# %% [markdown]
 # **Exercise A.1: A label from the ImageServer**
 
 # %% api-clcplus-solution
-from landcover.classes import remap_raw_clcplus
-
 bbox = tile_bounds_from_name(TILE[2])  # (xmin, ymin, xmax, ymax) in EPSG:3035
 params = {
     "f": "image",

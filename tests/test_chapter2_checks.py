@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import landcover.training  # noqa: F401 - before torch: PyTorch's idle threads sleep (OMP_WAIT_POLICY)
+
+# isort: split
 import mlflow
 import numpy as np
 import pytest
@@ -396,7 +398,8 @@ def test_mlflow(chapter: Chapter, short_run: tuple[Any, Any, Any], store: str) -
 @pytest.mark.slow
 def test_load(chapter: Chapter, short_run: tuple[Any, Any, Any], store: str) -> None:
     from landcover.data import read_tile
-    from landcover.inference.predict import params_from_run, predict_tile
+    from landcover.inference.params import params_from_run
+    from landcover.inference.predict import predict_tile
     from landcover.training.tracking import MODEL_NAME
 
     run_id, info = _log_run(chapter, short_run)

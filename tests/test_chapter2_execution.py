@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def chapter_run(synthetic_dir: Path, book_runs) -> tuple[ChapterRun, str]:
     """Chapter 2 from the session's one execution of the book, and its MLflow store."""
-    from landcover.training.publish import published_model_location
+    from landcover.inference.loading import published_model_location
 
     try:
         published_model_location(str(synthetic_dir))
@@ -69,7 +69,7 @@ def test_untouched_templates_stop_with_the_friendly_message(chapter_run: tuple[C
 def test_the_run_is_logged_and_registered_in_the_configured_store(chapter_run: tuple[ChapterRun, str]) -> None:
     from mlflow import MlflowClient
 
-    from landcover.inference.predict import parse_params
+    from landcover.inference.params import parse_params
     from landcover.training.tracking import MODEL_NAME
 
     run, store = chapter_run

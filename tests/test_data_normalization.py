@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.support.tiny_data import MEAN, STD
 
 from landcover.data import DataFileError, load_normalization
-from tests.support.tiny_data import MEAN, STD
 
 
 def test_statistics_in_every_mode(tiny_root):

@@ -135,3 +135,26 @@ def test_every_exercise_of_the_book_has_a_check() -> None:
     ids = {ex.id for doc in book.documents for ex in exercises(doc)[0]}
     assert ids, "the book has exercises"
     assert ids <= set(registered())
+
+
+def test_likely_errors_name_real_exercises_and_say_it_briefly() -> None:
+    import re
+
+    from landcover.exercises import registered
+    from landcover.exercises.explain import declared
+
+    checks = registered()
+    for exercise, errors in declared().items():
+        assert exercise in checks, f"likely errors declared for unknown exercise {exercise!r}"
+        for error in errors:
+            re.compile(error.contains)
+            sentences = [s for s in re.split(r"(?<=[.!?])\s+", error.explanation.strip()) if s]
+            assert 1 <= len(sentences) <= 2, (exercise, error.explanation)
+    # The mistakes the book's readers made most often are covered.
+    from landcover.exercises.explain import explanation_for
+
+    assert explanation_for("acq-tile-nuts", IndexError("single positional indexer is out-of-bounds"))
+    assert explanation_for("api-odata", ValueError("min() arg is an empty sequence"))
+    assert explanation_for("api-write-label", TypeError("memoryview: a bytes-like object is required, not '_io.BytesIO'"))
+    assert explanation_for("acq-ndvi", TypeError("Cannot cast ufunc 'divide' output from dtype('float64')"))
+    assert explanation_for("acq-find-region", KeyError("NUTS")) and not explanation_for("acq-find-region", OSError("x"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tests.support.toy import class_spectra, write_toy_dataset
 
 from landcover.training.augment import evaluation_transform, training_transform
 from landcover.training.dataset import LandCoverTiles, Sentinel2Tiles
@@ -12,10 +13,8 @@ from landcover.training.io import labelled_records, read_image, read_label, tile
 from landcover.training.normalization import (
     Normalization,
     compute_normalization,
-    is_close,
     normalization_from_yaml,
 )
-from landcover.training.toy import class_spectra, write_toy_dataset
 
 SIZE = 64
 
@@ -57,7 +56,7 @@ def test_pooled_yaml_statistics_equal_direct_computation(records):
     # each toy YAML holds its folder's exact statistics: pooling must give the union's
     pooled = normalization_from_yaml(records)
     direct = compute_normalization(records, progress=False)
-    assert is_close(pooled, direct, rel=1e-4)
+    assert pooled.is_close(direct, rel=1e-4)
 
 
 def test_normalization_rejects_bad_values():
@@ -87,7 +86,7 @@ def test_dataset_sample_is_normalised_image_and_raw_label(records):
 
 
 def test_dataset_requires_labels(toy_root):
-    stats = Normalization.from_lists([0.0] * 14, [1.0] * 14)
+    stats = Normalization([0.0] * 14, [1.0] * 14)
     with pytest.raises(ValueError, match="no label"):
         LandCoverTiles(tile_records("AA001", 2024, toy_root, require_label=False), stats)
     images = Sentinel2Tiles(tile_records("AA001", 2024, toy_root, require_label=False), stats)
@@ -181,3 +180,23 @@ def test_plot_shows_composite_and_mask_with_titles(records):
     rgb = dataset.rgb(sample["image"])
     assert rgb.shape == (SIZE, SIZE, 3) and 0 <= rgb.min() and rgb.max() <= 1
     plt.close(figure)
+
+
+def test_one_normalization_type_from_yaml_tiles_and_params(toy_root, records):
+    import landcover.data
+    import landcover.training
+    from landcover.data.normalization import load_normalization, normalization_beside
+    from landcover.inference.params import parse_params
+
+    assert landcover.training.Normalization is landcover.data.Normalization is Normalization
+    from_yaml = load_normalization("AA001", 2018, toy_root)
+    assert isinstance(from_yaml, Normalization) and from_yaml == normalization_beside(records[0].image)
+    computed = compute_normalization([r for r in records if (r.nuts, r.year) == ("AA001", 2018)], progress=False)
+    assert computed.is_close(from_yaml, rel=1e-5)  # the toy YAML holds its folder's exact statistics
+    params = parse_params({"n_bands": "14", "tiles_size": "64", "augment_size": "64", "module_name": "m",
+                           **{k: str(v) for k, v in computed.to_params().items()}})
+    assert Normalization.from_params(params) == computed  # params.json round trip, to the last bit
+    image = read_image(records[0].image)
+    np.testing.assert_array_equal(from_yaml.apply(image), Normalization(*from_yaml).apply(image))
+    with pytest.raises(AttributeError, match="immutable"):
+        computed.mean = computed.std

@@ -7,7 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from tests.support.toy import write_toy_dataset
 
+from landcover.inference.logits import forward_logits
 from landcover.training.augment import training_transform
 from landcover.training.dataset import LandCoverTiles
 from landcover.training.io import labelled_records
@@ -19,7 +21,6 @@ from landcover.training.loop import (
     configure_threads,
     evaluate,
     fit,
-    forward_logits,
     load_checkpoint,
     train_one_epoch,
 )
@@ -27,7 +28,6 @@ from landcover.training.loss import SegmentationLoss, class_weights
 from landcover.training.model import build_model
 from landcover.training.normalization import compute_normalization
 from landcover.training.split import split_by_region
-from landcover.training.toy import write_toy_dataset
 
 SIZE = 48
 CONFIG = TrainConfig(epochs=2, batch_size=4, lr=5e-3, crop_size=32, tiles_size=SIZE, eval_batch_size=4, seed=11,
@@ -134,3 +134,13 @@ def test_mixed_precision_only_on_cuda():
     logits = forward_logits(model, torch.zeros(1, 14, 32, 32))
     assert logits.dtype == torch.float32 and logits.shape == (1, 10, 8, 8)
     assert np.isfinite(logits.detach().numpy()).all()
+
+
+def test_a_weights_only_checkpoint_is_not_a_training_state(tmp_path):
+    from landcover.training.loop import TrainingState
+
+    torch.save({"model": {}, "epoch": 1, "miou": 0.5}, tmp_path / CHECKPOINT_BEST)
+    with pytest.raises(ValueError, match=r"best\.pt is not a full training checkpoint: it lacks optimizer"):
+        TrainingState.load(tmp_path / CHECKPOINT_BEST)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        TrainingState.load(tmp_path / "nowhere.pt")

@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from landcover.training.metrics import ConfusionMatrix, confusion_matrix, plot_confusion_matrix, scores_from_confusion
+from landcover.training.metrics import (
+    ConfusionMatrix,
+    confusion_matrix,
+    plot_confusion_matrix,
+    scores_from_confusion,
+)
 
 # Reference and prediction over 12 pixels, classes 1..3 (n_classes=3), 0 = nodata.
 REFERENCE = np.array([1, 1, 1, 1, 2, 2, 2, 3, 3, 0, 0, 1])

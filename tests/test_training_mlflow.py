@@ -20,15 +20,12 @@ import pytest
 import torch
 import yaml
 
-from landcover.inference.predict import load_params, params_from_run, predict_tile
+from landcover.data.normalization import Normalization
+from landcover.inference.loading import LATEST_FILENAME, load_published_model, published_model_location
+from landcover.inference.params import load_params, params_from_run
+from landcover.inference.predict import predict_tile
 from landcover.training.model import build_model
-from landcover.training.normalization import Normalization
-from landcover.training.publish import (
-    LATEST_FILENAME,
-    load_published_model,
-    publish_run,
-    published_model_location,
-)
+from landcover.training.publish import publish_run
 from landcover.training.tracking import (
     MODEL_NAME,
     ensure_experiment,
@@ -49,7 +46,7 @@ def segformer():
 
 @pytest.fixture(scope="module")
 def params() -> dict[str, str]:
-    return model_params(Normalization.from_lists(MEAN, STD), tiles_size=64, augment_size=64,
+    return model_params(Normalization(MEAN, STD), tiles_size=64, augment_size=64,
                         module_name="segformer-tiny")
 
 
@@ -223,10 +220,11 @@ def test_publishing_replaces_older_runs_and_finds_the_newest(segformer, params, 
 def test_a_tracked_run_logs_the_params_json_contract_and_its_settings(tmp_path, tracking):
     from dataclasses import replace
 
+    from tests.support.toy import write_toy_dataset
+
     from landcover.training.io import labelled_records
     from landcover.training.loop import TrainConfig
     from landcover.training.pipeline import train_model
-    from landcover.training.toy import write_toy_dataset
 
     tracking(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     root = write_toy_dataset(tmp_path / "toy", grid=(2, 2), size=32)

@@ -7,11 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from landcover.inference.params import load_params, parse_params
 from landcover.inference.predict import (
-    load_params,
     logits_to_labels,
     network_size,
-    parse_params,
     predict_tile,
     preprocess,
 )

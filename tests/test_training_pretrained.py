@@ -7,12 +7,12 @@ from dataclasses import replace
 import mlflow
 import numpy as np
 import pytest
+from tests.support.toy import write_toy_dataset
 
+from landcover.inference.loading import load_published_model, published_model_location
 from landcover.inference.predict import predict_tile
 from landcover.training import pretrained
 from landcover.training.io import labelled_records, read_image
-from landcover.training.publish import load_published_model, published_model_location
-from landcover.training.toy import write_toy_dataset
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def toy_synthetic(tmp_path, monkeypatch):
     mlflow.set_tracking_uri(uri)
     small = replace(pretrained.PRETRAINED_CONFIG, epochs=2, tiles_size=48, augment_size=96, crop_size=32, batch_size=8,
                     repeats=1)
-    monkeypatch.setattr(pretrained_model, "PRETRAINED_CONFIG", small)
+    monkeypatch.setattr(pretrained, "PRETRAINED_CONFIG", small)
     yield root
     mlflow.set_tracking_uri(previous)
 

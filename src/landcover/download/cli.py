@@ -34,9 +34,9 @@ import sys
 from collections.abc import Sequence
 
 from landcover.config import ONLINE_VARIABLE
-from landcover.errors import DataFileError, OnlineAccessDisabled, RegionNotFoundError
 from landcover.download.products import ENV_EODATA_ENDPOINT, EODATA_ENDPOINT, eodata_filesystem
 from landcover.download.region import RegionRequest, build_region, check_year
+from landcover.errors import DataFileError, OnlineAccessDisabled, RegionNotFoundError
 from landcover.sources.clcplus import CLCPLUS_BASE_URL
 from landcover.sources.http import ServiceError
 from landcover.sources.odata import ODATA_CATALOGUE_URL

@@ -43,12 +43,12 @@ from tqdm.auto import tqdm
 
 from landcover.config import online_allowed
 from landcover.data import paths
-from landcover.errors import DataFileError, RegionNotFoundError
 from landcover.data.grid import TILE_CRS, Tile, TileGrid, region_grid
 from landcover.data.regions import gisco_nuts3_url, read_nuts
 from landcover.download.patches import TileMosaic
 from landcover.download.products import ProductReader, eodata_filesystem
 from landcover.download.writer import BandStatistics, RegionOutput
+from landcover.errors import DataFileError, RegionNotFoundError
 from landcover.sources.clcplus import CLCPLUS_BASE_URL, CLCPLUS_YEARS, fetch_labels
 from landcover.sources.http import is_loopback, new_session
 from landcover.sources.odata import ODATA_CATALOGUE_URL, Product, search_products

@@ -17,11 +17,19 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from landcover.exercises.checks import Hint, exercise_check, expect_array
+from landcover.exercises.explain import LikelyError
+
+if TYPE_CHECKING:
+    from mlflow.pyfunc import PyFuncModel
+
+    from landcover.data.normalization import Normalization
+    from landcover.training.io import TileRecord
+    from landcover.training.split import Split
 
 #: The chapter trains on every 7th tile of the training side of the split ...
 TRAIN_STRIDE = 7
@@ -47,7 +55,8 @@ def _root() -> str:
 
 
 @lru_cache(maxsize=4)
-def _split(root: str):
+def _split(root: str) -> Split:
+    """The pre-trained model's split of the labelled tiles under ``root`` (computed once per root)."""
     from landcover.training.io import labelled_records
     from landcover.training.pretrained import PRETRAINED_SPLIT
     from landcover.training.split import first_seed_covering_classes, split_by_blocks
@@ -57,12 +66,12 @@ def _split(root: str):
     return split_by_blocks(records, seed=seed, **PRETRAINED_SPLIT)
 
 
-def chapter_split():
+def chapter_split() -> Split:
     """The split of the pre-trained model (10 km blocks, first seed covering every class), as the chapter makes it."""
     return _split(_root())
 
 
-def chapter_records() -> tuple[list, list]:
+def chapter_records() -> tuple[list[TileRecord], list[TileRecord]]:
     """``(train_records, val_records)``: the chapter's subsets of :func:`chapter_split`."""
     split = chapter_split()
     return list(split.train[::TRAIN_STRIDE]), list(split.val[::VAL_STRIDE])
@@ -77,7 +86,7 @@ def _keys(records: Iterable[Any]) -> set[RecordKey]:
 
 
 @lru_cache(maxsize=8)
-def _normalization_of(keys: frozenset[RecordKey], root: str):
+def _normalization_of(keys: frozenset[RecordKey], root: str) -> Normalization:
     """Per-band statistics over the tiles ``keys`` (the chapter's training tiles, normally)."""
     from landcover.training.normalization import compute_normalization
 
@@ -130,15 +139,10 @@ def _only_training_tiles(records: Sequence[Any], name: str) -> None:
         raise Hint(f"`{name}` holds {len(unknown)} tile(s) that are not on the training side of the split.")
 
 
-def _same_statistics(a: Any, b: Any, rel: float = 1e-5) -> bool:
-    return len(a.mean) == len(b.mean) and all(
-        math.isclose(x, y, rel_tol=rel, abs_tol=1e-9) for x, y in zip((*a.mean, *a.std), (*b.mean, *b.std))
-    )
-
-
 def _check_training_normalization(normalization: Any, records: Sequence[Any], name: str) -> None:
     """``normalization`` must be the statistics of ``records`` (training tiles), computed pixel by pixel."""
-    from landcover.training.normalization import Normalization, normalization_from_yaml
+    from landcover.data.normalization import Normalization
+    from landcover.training.normalization import normalization_from_yaml
 
     if not isinstance(normalization, Normalization):
         raise Hint(
@@ -146,7 +150,7 @@ def _check_training_normalization(normalization: Any, records: Sequence[Any], na
             "Normalization of the training tiles."
         )
     expected = _normalization_of(frozenset(_keys(records)), _root())
-    if _same_statistics(normalization, expected):
+    if normalization.is_close(expected, rel=1e-5, abs_tol=1e-9):
         return
     if all(m == 0 for m in normalization.mean) and all(s == 1 for s in normalization.std):
         raise Hint(f"`{name}` uses mean 0 and std 1, which leaves the reflectances as they are.")
@@ -154,7 +158,7 @@ def _check_training_normalization(normalization: Any, records: Sequence[Any], na
         published = normalization_from_yaml(records)
     except Exception:
         published = None
-    if published is not None and _same_statistics(normalization, published, rel=1e-4):
+    if published is not None and normalization.is_close(published, rel=1e-4, abs_tol=1e-9):
         raise Hint(
             f"`{name}` uses the published metrics-normalization.yaml statistics, which also cover tiles "
             "held out for validation: compute them on the training tiles only."
@@ -169,6 +173,20 @@ def _check_training_normalization(normalization: Any, records: Sequence[Any], na
     "trn-shapes",
     names=("shape_model", "n_parameters", "logits"),
     success="Right model, right count, and logits at a quarter of the input size.",
+    likely=(
+        LikelyError(
+            ValueError,
+            "`build_model` takes the name of a size, one of the keys of `MODEL_SIZES`: print it and "
+            "pick the one with the fewest weights.",
+            contains="unknown model size",
+        ),
+        LikelyError(
+            RuntimeError,
+            "The network wants the bands second, (batch, 14, rows, cols): an array with the bands last "
+            "has its columns read as channels.",
+            contains="channels",
+        ),
+    ),
 )
 def check_shapes(shape_model: Any, n_parameters: Any, logits: Any) -> str:
     """shape_model: the tiny SegFormer; n_parameters: its trainable weights; logits: of a (2, 14, 128, 128) batch."""
@@ -232,6 +250,18 @@ def check_shapes(shape_model: Any, n_parameters: Any, logits: Any) -> str:
     "trn-dataset",
     names=("train_tiles", "images", "masks"),
     success="Training tiles, normalised with their own statistics, in batches of images and masks.",
+    likely=(
+        LikelyError(
+            TypeError,
+            "A data loader is not a list: it hands out batches one after the other when you iterate "
+            "over it (`iter`, then `next`).",
+            contains="not subscriptable",
+        ),
+        LikelyError(
+            KeyError,
+            "A batch is a dictionary, like one tile of the dataset: take its entries by name, not by position.",
+        ),
+    ),
 )
 def check_dataset(train_tiles: Any, images: Any, masks: Any) -> None:
     """train_tiles: LandCoverTiles of the training records; images, masks: one batch of it."""
@@ -297,6 +327,20 @@ def _placements(tile: np.ndarray, window: np.ndarray) -> list[tuple[int, int, in
     "trn-augment",
     names=("tile_image", "tile_label", "aug_image", "aug_mask"),
     success="Image and mask were cropped, turned and flipped together.",
+    likely=(
+        LikelyError(
+            ValueError,
+            "albumentations reads images as (rows, cols, bands): a (bands, rows, cols) array looks like "
+            "an image 14 pixels tall, whose size differs from the mask's.",
+            contains="should be equal|Height and Width",
+        ),
+        LikelyError(
+            Exception,
+            "OpenCV cannot flip or turn an array whose last axis is not the bands: put the band axis "
+            "last before the transform.",
+            contains="dims\\(\\) <= 2|_src",
+        ),
+    ),
 )
 def check_augment(tile_image: Any, tile_label: Any, aug_image: Any, aug_mask: Any) -> None:
     """tile_image (bands, rows, cols), tile_label (rows, cols); aug_*: one output of the training transform."""
@@ -350,6 +394,14 @@ def check_augment(tile_image: Any, tile_label: Any, aug_image: Any, aug_mask: An
     "trn-weights",
     names=("train_tiles", "counts", "frequencies", "weights"),
     success="Counts, frequencies and weights of the training labels, nodata left out.",
+    likely=(
+        LikelyError(
+            ValueError,
+            "`np.bincount` returns one count per value up to the largest one present, so its length "
+            "varies from tile to tile: ask it for one count per label value, 0 to 10, every time.",
+            contains="could not be broadcast",
+        ),
+    ),
 )
 def check_weights(train_tiles: Any, counts: Any, frequencies: Any, weights: Any) -> str:
     """counts: pixels of label values 0..10; frequencies: shares of classes 1..10; weights: class_weights."""
@@ -403,6 +455,25 @@ def check_weights(train_tiles: Any, counts: Any, frequencies: Any, weights: Any)
     "trn-step",
     names=("losses", "step_model", "optimizer"),
     success="The loss goes down: the model learns from the batch.",
+    likely=(
+        LikelyError(
+            AttributeError,
+            "The model returns an output object, not a tensor: the loss needs the logits it holds.",
+            contains="SemanticSegmenterOutput|has no attribute 'shape'",
+        ),
+        LikelyError(
+            ValueError,
+            "The loss takes the logits first and the masks second: with the two swapped it tries to "
+            "resize the masks like logits.",
+            contains="spatial dimensions",
+        ),
+        LikelyError(
+            RuntimeError,
+            "The network wants a batch of images (batch, 14, rows, cols) from `crop_batch`, passed as "
+            "`pixel_values`; the masks go to the loss only.",
+            contains="channels|Expected",
+        ),
+    ),
 )
 def check_step(losses: Any, step_model: Any, optimizer: Any) -> str:
     """losses: the loss of each step, as numbers; step_model: the model trained by hand; optimizer: its AdamW."""
@@ -444,6 +515,14 @@ def check_step(losses: Any, step_model: Any, optimizer: Any) -> str:
     "trn-fit",
     names=("config", "train_crops", "val_tiles", "result"),
     success="Random crops to learn from, whole held-out tiles to judge by, and a loss that went down.",
+    likely=(
+        LikelyError(
+            ValueError,
+            "A crop cannot be larger than the tile it is cut from (250 pixels): check the crop size "
+            "the transform gets from the config.",
+            contains="crop|larger",
+        ),
+    ),
 )
 def check_fit(config: Any, train_crops: Any, val_tiles: Any, result: Any) -> str:
     """config: TrainConfig; train_crops / val_tiles: LandCoverTiles; result: what fit returned."""
@@ -477,7 +556,7 @@ def check_fit(config: Any, train_crops: Any, val_tiles: Any, result: Any) -> str
             "describes real tiles and is the same at every epoch."
         )
     _check_training_normalization(train_crops.normalization, train_crops.records, "train_crops")
-    if not _same_statistics(val_tiles.normalization, train_crops.normalization):
+    if not val_tiles.normalization.is_close(train_crops.normalization, rel=1e-5, abs_tol=1e-9):
         raise Hint(
             "`val_tiles` is normalised with other statistics than `train_crops`: every tile the model sees, "
             "validation and prediction included, uses the training statistics."
@@ -571,6 +650,14 @@ def check_miou(miou: Any, cm: np.ndarray) -> None:
     "trn-mlflow",
     names=("run_id", "info"),
     success="Parameters, per-epoch metrics, scores and the registered model: all in the run.",
+    likely=(
+        LikelyError(
+            Exception,
+            "MLflow refuses to log a parameter twice with another value: `settings` must leave out the "
+            "keys that `params` already logged.",
+            contains="Changing param values is not allowed|already logged",
+        ),
+    ),
 )
 def check_mlflow(run_id: Any, info: Any) -> str:
     """run_id: the MLflow run; info: what log_model returned (registered under MODEL_NAME)."""
@@ -578,7 +665,7 @@ def check_mlflow(run_id: Any, info: Any) -> str:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from landcover.inference.predict import PARAM_KEYS
+    from landcover.inference.params import PARAM_KEYS
     from landcover.training.tracking import MODEL_NAME
 
     if not isinstance(run_id, str):
@@ -637,7 +724,8 @@ def check_mlflow(run_id: Any, info: Any) -> str:
 
 
 @lru_cache(maxsize=4)
-def _loaded(model_uri: str, tracking_uri: str):
+def _loaded(model_uri: str, tracking_uri: str) -> PyFuncModel:
+    """The MLflow model at ``model_uri``, loaded once per URI and tracking server (the cache key)."""
     import mlflow
 
     return mlflow.pyfunc.load_model(model_uri)
@@ -647,6 +735,14 @@ def _loaded(model_uri: str, tracking_uri: str):
     "trn-load",
     names=("model_uri", "run_params", "predicted"),
     success="Loaded from the registry, with the parameters of its run: the prediction matches.",
+    likely=(
+        LikelyError(
+            Exception,
+            "The registry has no such version of the model: the version is the number printed when "
+            "you registered it (`info.registered_model_version`), and the run id is a long hexadecimal string.",
+            contains="RESOURCE_DOES_NOT_EXIST|not found|does not exist",
+        ),
+    ),
 )
 def check_load(model_uri: Any, run_params: Any, predicted: Any) -> str:
     """model_uri: models:/<name>/<version>; run_params: typed params of its run; predicted: classes of the tile."""
@@ -655,7 +751,8 @@ def check_load(model_uri: Any, run_params: Any, predicted: Any) -> str:
 
     from landcover.classes import N_CLASSES
     from landcover.data import read_tile
-    from landcover.inference.predict import PARAM_KEYS, params_from_run, predict_tile
+    from landcover.inference.params import PARAM_KEYS, params_from_run
+    from landcover.inference.predict import predict_tile
     from landcover.training.tracking import MODEL_NAME
 
     if not isinstance(model_uri, str) or not model_uri.startswith("models:/"):

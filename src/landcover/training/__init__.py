@@ -4,7 +4,8 @@ Modules, each with one job:
 
 - :mod:`~landcover.training.io`: labelled tiles of the data root as :class:`TileRecord` s;
 - :mod:`~landcover.training.split`: the honest (spatial, cross-year) train/validation split;
-- :mod:`~landcover.training.normalization`: per-band statistics of the training tiles;
+- :mod:`~landcover.training.normalization`: per-band statistics of the training tiles
+  (:class:`Normalization` is :class:`landcover.data.normalization.Normalization`, re-exported);
 - :mod:`~landcover.training.augment`: flips and 90-degree rotations for image and mask;
 - :mod:`~landcover.training.dataset`: PyTorch datasets with ``plot(sample)``;
 - :mod:`~landcover.training.model`: SegFormer sizes (``tiny``, ``b0``..``b5``), built from a config;
@@ -13,7 +14,8 @@ Modules, each with one job:
 - :mod:`~landcover.training.loop`: the seeded, resumable training loop with early stopping;
 - :mod:`~landcover.training.tracking` and :mod:`~landcover.training.pyfunc`: MLflow;
 - :mod:`~landcover.training.pipeline`: :func:`train_model`, everything in one call;
-- :mod:`~landcover.training.publish`: the published-artifacts layout under the data root;
+- :mod:`~landcover.training.publish`: writing the published-artifacts layout under the data root
+  (finding and loading a published model is :mod:`landcover.inference`);
 - :mod:`~landcover.training.pretrained`: ``make model``.
 
 Names below are imported lazily, so ``import landcover.training`` stays cheap.
@@ -63,21 +65,20 @@ _EXPORTS = {
     "fit": "loop",
     "evaluate": "loop",
     "load_checkpoint": "loop",
+    "TrainingState": "loop",
     "MODEL_NAME": "tracking",
     "log_model": "tracking",
     "ensure_experiment": "tracking",
     "train_model": "pipeline",
     "prepare_data": "pipeline",
     "publish_run": "publish",
-    "published_model_location": "publish",
-    "load_published_model": "publish",
-    "PublishedModel": "publish",
 }
 
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
+    """Import the module that holds ``name`` on first use (see ``_EXPORTS``)."""
     if name in _EXPORTS:
         module = importlib.import_module(f"landcover.training.{_EXPORTS[name]}")
         return getattr(module, name)

@@ -16,7 +16,8 @@ the book's class colours.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,8 +26,14 @@ from tqdm.auto import tqdm
 
 from landcover.bands import TRUE_COLOUR
 from landcover.classes import N_CLASSES, NODATA, legend_handles, listed_colormap
+from landcover.data.normalization import Normalization
 from landcover.training.io import TileRecord, read_image, read_label
-from landcover.training.normalization import Normalization
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: An albumentations transform (or anything called like one): ``transform(image=..., mask=...)`` -> dict.
+Transform = Callable[..., dict[str, Any]]
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:
@@ -54,7 +61,7 @@ class Sentinel2Tiles(Dataset):
         normalization: Normalization,
         *,
         n_bands: int = 14,
-        transform=None,
+        transform: Transform | None = None,
         cache: bool = False,
         seed: int = 0,
         repeats: int = 1,
@@ -113,8 +120,11 @@ class Sentinel2Tiles(Dataset):
             self.transform.set_random_seed(sample_seed(self.seed, self.epoch, index))
 
     def _tile(self, index: int) -> int:
-        """Tile of a sample index: with ``repeats``, sample ``i + k * n_tiles`` is tile ``i``
-        again, with other random crops and symmetries."""
+        """The tile of a sample index.
+
+        With ``repeats``, sample ``i + k * n_tiles`` is tile ``i`` again, with
+        other random crops and symmetries.
+        """
         if not 0 <= index < len(self):
             raise IndexError(f"sample index {index} out of range 0..{len(self) - 1}")
         return index % self.n_tiles
@@ -139,7 +149,7 @@ class Sentinel2Tiles(Dataset):
         low, high = np.nanpercentile(rgb, [2, 98])
         return np.clip((rgb - low) / max(high - low, 1e-6), 0, 1)
 
-    def plot(self, sample: dict, *, suptitle: str | None = None):
+    def plot(self, sample: dict, *, suptitle: str | None = None) -> Figure:
         """True-colour composite of ``sample`` (and its mask / prediction when present)."""
         import matplotlib.pyplot as plt
 
@@ -177,7 +187,14 @@ class LandCoverTiles(Sentinel2Tiles):
     resolution). Labels stay in their file values: 0 = nodata, 1..10 = classes.
     """
 
-    def __init__(self, records: Sequence[TileRecord], normalization: Normalization, *, image_transform=None, **kwargs):
+    def __init__(
+        self,
+        records: Sequence[TileRecord],
+        normalization: Normalization,
+        *,
+        image_transform: Transform | None = None,
+        **kwargs: Any,
+    ) -> None:
         missing = [r for r in records if r.label is None]
         if missing:
             raise ValueError(f"{len(missing)} tiles have no label, e.g. {missing[0].image}")

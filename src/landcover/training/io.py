@@ -17,18 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from landcover.config import data_root, is_remote
 from landcover.data.labels import LABEL_YEARS, load_label
-from landcover.data.normalization import load_normalization, parse_normalization
-from landcover.data.paths import NORMALIZATION_FILENAME, image_path, label_path, tile_bounds_from_name, tile_stem
+from landcover.data.paths import image_path, label_path, tile_bounds_from_name, tile_stem
 from landcover.data.regions import available_years, list_regions
-from landcover.storage import exists, read_text
 from landcover.data.tile_index import load_tile_index
 from landcover.data.tiles import get_satellite_image
+from landcover.storage import exists
 
 #: Years with CLC+ Backbone labels (there is no 2024 product).
 LABELLED_YEARS: tuple[int, ...] = tuple(LABEL_YEARS)
@@ -70,22 +68,6 @@ def read_image(location: str, n_bands: int = 14) -> np.ndarray:
 def read_label(location: str) -> np.ndarray:
     """A label array (uint8, 0 = nodata, 1..10 = CLC+ Backbone classes), any 2-D size."""
     return load_label(location, expected_shape=None)
-
-
-def read_normalization_yaml(nuts: str, year: int, root: str | None = None) -> dict[str, list[float]]:
-    """``{"mean": [...], "std": [...]}`` of ``images/{nuts}/{year}/metrics-normalization.yaml``."""
-    stats = load_normalization(nuts, year, root)
-    return {"mean": [float(v) for v in stats.mean], "std": [float(v) for v in stats.std]}
-
-
-def normalization_yaml_of(record: TileRecord) -> dict[str, list[float]]:
-    """The ``metrics-normalization.yaml`` of the folder holding ``record``'s image."""
-    if is_remote(record.image):
-        location = record.image.rsplit("/", 1)[0] + "/" + NORMALIZATION_FILENAME
-    else:
-        location = str(Path(record.image).parent / NORMALIZATION_FILENAME)
-    stats = parse_normalization(read_text(location), location)
-    return {"mean": [float(v) for v in stats.mean], "std": [float(v) for v in stats.std]}
 
 
 def tile_records(nuts: str, year: int, root: str | None = None, *, require_label: bool = True) -> list[TileRecord]:

@@ -2,8 +2,8 @@
 
 One epoch = one pass over the training tiles (random crops, D4 augmentations)
 followed by a validation pass over the whole validation tiles. After each
-epoch the full training state is written to ``last.pt`` (model, optimiser,
-learning-rate schedule, random generators, history) so that
+epoch the full training state (a :class:`TrainingState`: model, optimiser,
+learning-rate schedule, random generators, history) is written to ``last.pt`` so that
 ``fit(..., resume_from="last.pt")`` continues exactly where it stopped; the
 weights of the best epoch so far (highest validation mIoU, the metric that is
 logged) go to ``best.pt``.
@@ -22,15 +22,16 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
+from landcover.inference.logits import forward_logits
 from landcover.storage import atomic_path
 from landcover.training.loss import SegmentationLoss, upsample_logits
 from landcover.training.metrics import ConfusionMatrix, Scores, scores_from_confusion
@@ -133,17 +134,11 @@ def autocast_dtype(device: torch.device, enabled: bool = True) -> torch.dtype | 
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-def autocast(device: torch.device, dtype: torch.dtype | None):
+def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager[None]:
     """An autocast context on CUDA, a no-op otherwise."""
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-def forward_logits(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """Raw logits ``(B, classes, H/4, W/4)`` of a Hugging Face SegFormer (or any module)."""
-    output = model(pixel_values=images) if hasattr(model, "config") else model(images)
-    return output.logits if hasattr(output, "logits") else output
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -156,6 +151,7 @@ class EpochSampler(Sampler[int]):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose order the next pass follows."""
         self.epoch = int(epoch)
 
     def __iter__(self) -> Iterator[int]:
@@ -166,7 +162,11 @@ class EpochSampler(Sampler[int]):
         return self.length
 
 
-def _loader(dataset, batch_size: int, *, sampler=None, num_workers: int = 0, drop_last: bool = False) -> DataLoader:
+def _loader(
+    dataset: Dataset, batch_size: int, *, sampler: Sampler[int] | None = None, num_workers: int = 0,
+    drop_last: bool = False,
+) -> DataLoader:
+    """A data loader in the order of ``sampler`` (or the dataset's), keeping workers alive between epochs."""
     return DataLoader(
         dataset,
         batch_size=batch_size,
@@ -185,7 +185,7 @@ def train_one_epoch(
     loss_fn: SegmentationLoss,
     optimizer: torch.optim.Optimizer,
     *,
-    scheduler=None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     device: torch.device = torch.device("cpu"),
     amp_dtype: torch.dtype | None = None,
     scaler: torch.amp.GradScaler | None = None,
@@ -251,12 +251,14 @@ def evaluate(
 
 
 # -- checkpoints -------------------------------------------------------------------------------
-def _atomic_save(obj: Any, path: Path) -> None:
+def _atomic_save(obj: dict[str, Any], path: Path) -> None:
+    """``torch.save`` to a temporary name renamed at the end: an interrupted save leaves the old file."""
     with atomic_path(path) as temporary:
         torch.save(obj, temporary)
 
 
 def _rng_state() -> dict[str, Any]:
+    """The state of every random generator a training step draws from (Python, NumPy, torch, CUDA)."""
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -264,6 +266,7 @@ def _rng_state() -> dict[str, Any]:
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
+    """Put every random generator back where :func:`_rng_state` found it."""
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
@@ -272,18 +275,220 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`fit` (a dict of states; see the module docstring)."""
+    """Read a checkpoint written by :func:`fit`, as a plain dict (``last.pt``: see :class:`TrainingState`).
+
+    Raises ``FileNotFoundError`` naming ``path`` when it is absent.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+@dataclass
+class _Trainer:
+    """The pieces one :func:`fit` call builds once and every epoch uses."""
+
+    model: torch.nn.Module
+    loss_fn: SegmentationLoss
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    scaler: torch.amp.GradScaler | None
+    sampler: EpochSampler
+    train_loader: DataLoader
+    val_loader: DataLoader
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+
+
+@dataclass
+class _Progress:
+    """Where a run stands: its history, its best epoch so far and the epochs since (early stopping)."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    epoch: int = 0
+    best_miou: float = -math.inf
+    best_epoch: int = 0
+    stale: int = 0
+    best_confusion: np.ndarray | None = None
+    best_weights: dict[str, torch.Tensor] | None = None
+
+    def record(self, epoch: int, metrics: dict[str, float], matrix: ConfusionMatrix, model: torch.nn.Module,
+               min_delta: float) -> bool:
+        """Add one epoch's metrics; keep the weights when its mIoU beats the best by ``min_delta``."""
+        self.epoch = epoch
+        self.history.append({"epoch": epoch, **metrics})
+        miou = metrics["val_miou"]
+        if miou > self.best_miou + min_delta:
+            self.best_miou, self.best_epoch, self.stale = miou, epoch, 0
+            self.best_confusion = matrix.matrix.copy()
+            self.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            return True
+        self.stale += 1
+        return False
+
+    def patience_exhausted(self, patience: int | None) -> bool:
+        """Whether ``patience`` epochs have passed without a better validation mIoU."""
+        return patience is not None and self.stale >= patience
+
+
+@dataclass
+class TrainingState:
+    """The full state of a run after an epoch, as ``last.pt`` holds it, so that a resumed run is exact.
+
+    The model, optimiser, learning-rate schedule and (float16 on CUDA) gradient
+    scaler states; the history and the early-stopping bookkeeping; the settings
+    (:class:`TrainConfig` as a dict: resuming with others is refused); and the
+    random generators, so the next epoch draws the same crops and batches.
+    """
+
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    scaler: dict[str, Any] | None
+    epoch: int
+    history: list[dict[str, float]]
+    best_miou: float
+    best_epoch: int
+    stale: int
+    best_confusion: np.ndarray | None
+    config: dict[str, Any]
+    rng: dict[str, Any]
+
+    @classmethod
+    def capture(cls, trainer: _Trainer, progress: _Progress, config: TrainConfig) -> TrainingState:
+        """The state of a run now (the random generators included)."""
+        return cls(
+            model=trainer.model.state_dict(),
+            optimizer=trainer.optimizer.state_dict(),
+            scheduler=trainer.scheduler.state_dict(),
+            scaler=trainer.scaler.state_dict() if trainer.scaler is not None else None,
+            epoch=progress.epoch,
+            history=progress.history,
+            best_miou=progress.best_miou,
+            best_epoch=progress.best_epoch,
+            stale=progress.stale,
+            best_confusion=progress.best_confusion,
+            config=asdict(config),
+            rng=_rng_state(),
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write the state to ``path`` (a dict of the fields above), atomically."""
+        _atomic_save({f.name: getattr(self, f.name) for f in fields(self)}, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainingState:
+        """Read a state written by :meth:`save`.
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``path`` does not exist.
+        ValueError
+            When it is not a ``last.pt`` checkpoint (a ``best.pt`` holds weights only).
+        """
+        content = load_checkpoint(path)
+        optional = {"scaler", "best_confusion"}
+        missing = [f.name for f in fields(cls) if f.name not in content and f.name not in optional]
+        if missing:
+            raise ValueError(f"{path} is not a full training checkpoint: it lacks {', '.join(missing)}")
+        return cls(**{f.name: content.get(f.name) for f in fields(cls)})
+
+    def check_config(self, config: TrainConfig, source: str | Path) -> None:
+        """Refuse to resume with settings other than the ones the state was made with (naming them)."""
+        current = asdict(config)
+        if self.config != current:
+            changed = sorted(k for k in self.config if self.config[k] != current.get(k))
+            raise ValueError(f"checkpoint {source} was made with other settings: {changed}")
+
+    def restore(self, trainer: _Trainer, progress: _Progress) -> None:
+        """Load the state into a freshly built trainer and progress, random generators last."""
+        trainer.model.load_state_dict(self.model)
+        trainer.optimizer.load_state_dict(self.optimizer)
+        trainer.scheduler.load_state_dict(self.scheduler)
+        if trainer.scaler is not None and self.scaler:
+            trainer.scaler.load_state_dict(self.scaler)
+        progress.history = self.history
+        progress.epoch = self.epoch
+        progress.best_miou, progress.best_epoch, progress.stale = self.best_miou, self.best_epoch, self.stale
+        progress.best_confusion = self.best_confusion
+        _set_rng_state(self.rng)
+
+
+def _save_best(path: Path, model: torch.nn.Module, epoch: int, miou: float) -> None:
+    """Write ``best.pt``: the weights of the best epoch so far, its number and its validation mIoU."""
+    _atomic_save({"model": model.state_dict(), "epoch": epoch, "miou": miou}, path)
+
+
 # -- the loop ----------------------------------------------------------------------------------
+def _build_trainer(
+    model: torch.nn.Module, train_dataset: Dataset, val_dataset: Dataset, config: TrainConfig,
+    loss_fn: SegmentationLoss,
+) -> _Trainer:
+    """Device, mixed precision, data loaders, AdamW and its one-cycle schedule for ``config``."""
+    device = resolve_device(config.device)
+    amp_dtype = autocast_dtype(device, config.mixed_precision)
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+    model.to(device)
+    loss_fn.to(device)
+    sampler = EpochSampler(len(train_dataset), seed=config.seed)
+    train_loader = _loader(
+        train_dataset, config.batch_size, sampler=sampler, num_workers=config.num_workers,
+        drop_last=len(sampler) > config.batch_size,
+    )
+    val_loader = _loader(val_dataset, config.eval_batch_size, num_workers=config.num_workers)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=config.epochs * len(train_loader), pct_start=config.pct_start
+    )
+    return _Trainer(model, loss_fn, device, amp_dtype, scaler, sampler, train_loader, val_loader, optimizer, scheduler)
+
+
+def _resume(trainer: _Trainer, progress: _Progress, resume_from: str | Path, config: TrainConfig) -> None:
+    """Continue from ``last.pt`` at ``resume_from``, and from the ``best.pt`` beside it when there is one."""
+    state = TrainingState.load(resume_from)
+    state.check_config(config, resume_from)
+    state.restore(trainer, progress)
+    best = Path(resume_from).parent / CHECKPOINT_BEST
+    if best.exists():
+        progress.best_weights = load_checkpoint(best)["model"]
+
+
+def _run_epoch(
+    trainer: _Trainer, train_dataset: Dataset, epoch: int, config: TrainConfig, progress: bool
+) -> tuple[dict[str, float], Scores, ConfusionMatrix]:
+    """Train one epoch, then validate: ``(metrics, scores, confusion matrix)`` of the validation tiles."""
+    tick = time.perf_counter()
+    if hasattr(train_dataset, "set_epoch"):
+        train_dataset.set_epoch(epoch)
+    trainer.sampler.set_epoch(epoch)
+    train_loss = train_one_epoch(
+        trainer.model, trainer.train_loader, trainer.loss_fn, trainer.optimizer, scheduler=trainer.scheduler,
+        device=trainer.device, amp_dtype=trainer.amp_dtype, scaler=trainer.scaler,
+        description=f"epoch {epoch} train", progress=progress,
+    )
+    train_seconds = time.perf_counter() - tick
+    val_loss, matrix = evaluate(
+        trainer.model, trainer.val_loader, trainer.loss_fn, device=trainer.device, amp_dtype=trainer.amp_dtype,
+        description=f"epoch {epoch} validate", progress=progress,
+    )
+    scores = matrix.scores()
+    metrics = {
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        **scores.as_dict("val_"),
+        "lr": float(trainer.scheduler.get_last_lr()[0]),
+        "epoch_seconds": time.perf_counter() - tick,
+        "train_tiles_per_second": len(trainer.train_loader) * config.batch_size / max(train_seconds, 1e-9),
+    }
+    return metrics, scores, matrix
+
+
 def fit(
     model: torch.nn.Module,
-    train_dataset,
-    val_dataset,
+    train_dataset: Dataset,
+    val_dataset: Dataset,
     config: TrainConfig,
     loss_fn: SegmentationLoss,
     *,
@@ -299,126 +504,52 @@ def fit(
     ``set_epoch`` method; ``val_dataset`` yields whole tiles. AdamW with a
     one-cycle learning-rate schedule (warm-up over ``pct_start`` of the steps,
     then cosine decay) reaches a good model in few epochs.
+    ``checkpoint_dir``: where ``last.pt`` (a :class:`TrainingState`) and
+    ``best.pt`` are written after every epoch; ``resume_from``: a ``last.pt``
+    to continue from (made with the same ``config``).
     ``on_epoch_end(epoch, metrics, scores, confusion)`` is called after every
     epoch (MLflow logging uses it). With ``restore_best`` the model ends with
     the weights of its best epoch. ``progress``: show progress bars.
+
+    Raises
+    ------
+    ValueError
+        When ``resume_from`` was made with other settings than ``config`` (naming them).
     """
     configure_threads(config.threads)
     set_seed(config.seed)
-    device = resolve_device(config.device)
-    amp_dtype = autocast_dtype(device, config.mixed_precision)
-    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
-    model.to(device)
-    loss_fn.to(device)
-
-    sampler = EpochSampler(len(train_dataset), seed=config.seed)
-    train_loader = _loader(
-        train_dataset, config.batch_size, sampler=sampler, num_workers=config.num_workers,
-        drop_last=len(sampler) > config.batch_size,
-    )
-    val_loader = _loader(val_dataset, config.eval_batch_size, num_workers=config.num_workers)
-    steps_per_epoch = len(train_loader)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=config.pct_start
-    )
-
-    history: list[dict[str, float]] = []
-    best_miou, best_epoch, stale = -math.inf, 0, 0
-    best_confusion: np.ndarray | None = None
-    start_epoch = 1
-    directory = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    trainer = _build_trainer(model, train_dataset, val_dataset, config, loss_fn)
+    state = _Progress()
     if resume_from is not None:
-        state = load_checkpoint(resume_from)
-        if state["config"] != asdict(config):
-            changed = sorted(k for k in state["config"] if state["config"][k] != asdict(config).get(k))
-            raise ValueError(f"checkpoint {resume_from} was made with other settings: {changed}")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        history = state["history"]
-        best_miou, best_epoch, stale = state["best_miou"], state["best_epoch"], state["stale"]
-        best_confusion = state.get("best_confusion")
-        start_epoch = state["epoch"] + 1
-        _set_rng_state(state["rng"])
-
-    best_state: dict[str, torch.Tensor] | None = None
-    if resume_from is not None and (Path(resume_from).parent / CHECKPOINT_BEST).exists():
-        best_state = load_checkpoint(Path(resume_from).parent / CHECKPOINT_BEST)["model"]
+        _resume(trainer, state, resume_from, config)
+    directory = Path(checkpoint_dir) if checkpoint_dir is not None else None
     stopped_early = False
     started = time.perf_counter()
-    epochs = tqdm(range(start_epoch, config.epochs + 1), desc="epochs", unit="epoch",
-                  initial=start_epoch - 1, total=config.epochs, disable=not progress)
+    epochs = tqdm(range(state.epoch + 1, config.epochs + 1), desc="epochs", unit="epoch",
+                  initial=state.epoch, total=config.epochs, disable=not progress)
     for epoch in epochs:
-        tick = time.perf_counter()
-        if hasattr(train_dataset, "set_epoch"):
-            train_dataset.set_epoch(epoch)
-        sampler.set_epoch(epoch)
-        train_loss = train_one_epoch(
-            model, train_loader, loss_fn, optimizer, scheduler=scheduler, device=device,
-            amp_dtype=amp_dtype, scaler=scaler, description=f"epoch {epoch} train", progress=progress,
-        )
-        train_seconds = time.perf_counter() - tick
-        val_loss, matrix = evaluate(
-            model, val_loader, loss_fn, device=device, amp_dtype=amp_dtype, description=f"epoch {epoch} validate",
-            progress=progress,
-        )
-        scores = matrix.scores()
-        metrics = {
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            **scores.as_dict("val_"),
-            "lr": float(scheduler.get_last_lr()[0]),
-            "epoch_seconds": time.perf_counter() - tick,
-            "train_tiles_per_second": len(train_loader) * config.batch_size / max(train_seconds, 1e-9),
-        }
-        history.append({"epoch": epoch, **metrics})
-        improved = scores.miou > best_miou + config.min_delta
-        if improved:
-            best_miou, best_epoch, stale = scores.miou, epoch, 0
-            best_confusion = matrix.matrix.copy()
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-        else:
-            stale += 1
-        epochs.set_postfix(loss=f"{train_loss:.3f}", miou=f"{scores.miou:.3f}", best=f"{best_miou:.3f}")
+        metrics, scores, matrix = _run_epoch(trainer, train_dataset, epoch, config, progress)
+        improved = state.record(epoch, metrics, matrix, model, config.min_delta)
+        epochs.set_postfix(loss=f"{metrics['train_loss']:.3f}", miou=f"{scores.miou:.3f}", best=f"{state.best_miou:.3f}")
         if directory is not None:
             if improved:
-                _atomic_save({"model": model.state_dict(), "epoch": epoch, "miou": best_miou}, directory / CHECKPOINT_BEST)
-            _atomic_save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict() if scaler is not None else None,
-                    "epoch": epoch,
-                    "history": history,
-                    "best_miou": best_miou,
-                    "best_epoch": best_epoch,
-                    "stale": stale,
-                    "best_confusion": best_confusion,
-                    "config": asdict(config),
-                    "rng": _rng_state(),
-                },
-                directory / CHECKPOINT_LAST,
-            )
+                _save_best(directory / CHECKPOINT_BEST, model, epoch, state.best_miou)
+            TrainingState.capture(trainer, state, config).save(directory / CHECKPOINT_LAST)
         if on_epoch_end is not None:
             on_epoch_end(epoch, metrics, scores, matrix.matrix.copy())
-        if config.patience is not None and stale >= config.patience:
+        if state.patience_exhausted(config.patience):
             stopped_early = True
             break
     epochs.close()
 
-    if restore_best and best_state is not None:
-        model.load_state_dict(best_state)
-
+    if restore_best and state.best_weights is not None:
+        model.load_state_dict(state.best_weights)
     return FitResult(
-        history=history,
-        best_epoch=best_epoch,
-        best_miou=best_miou,
-        best_scores=scores_from_confusion(best_confusion) if best_confusion is not None else None,
-        best_confusion=best_confusion,
+        history=state.history,
+        best_epoch=state.best_epoch,
+        best_miou=state.best_miou,
+        best_scores=scores_from_confusion(state.best_confusion) if state.best_confusion is not None else None,
+        best_confusion=state.best_confusion,
         checkpoint_dir=directory,
         stopped_early=stopped_early,
         train_seconds=time.perf_counter() - started,

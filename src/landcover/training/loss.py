@@ -96,6 +96,7 @@ class SegmentationLoss(nn.Module):
         self.register_buffer("weights", None if weights is None else torch.as_tensor(weights, dtype=torch.float32))
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Mean loss over the labelled pixels of ``labels`` (0 = nodata is ignored), logits upsampled to them."""
         logits = upsample_logits(logits, tuple(labels.shape[-2:])).float()
         targets = labels_to_targets(labels)
         valid = targets != IGNORE_INDEX

@@ -16,11 +16,17 @@ left out. For class ``c``: ``TP = cm[c, c]``, ``FN`` = rest of row ``c``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from landcover.classes import CLASSES, N_CLASSES, NODATA
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 def confusion_matrix(
@@ -67,7 +73,7 @@ class Scores:
                 out[f"{prefix}f1_{tag}"] = float(self.f1[k])
         return out
 
-    def table(self):
+    def table(self) -> pd.DataFrame:
         """Per-class IoU and F1 as a pandas DataFrame (class id, name, IoU, F1, reference pixels)."""
         import pandas as pd
 
@@ -113,10 +119,12 @@ class ConfusionMatrix:
         self.n_classes = n_classes
         self.matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
 
-    def update(self, predicted, reference) -> None:
+    def update(self, predicted: np.ndarray | torch.Tensor, reference: np.ndarray | torch.Tensor) -> None:
+        """Add the pixels of one batch (labels 1..n_classes; reference nodata pixels are skipped)."""
         self.matrix += confusion_matrix(predicted, reference, self.n_classes)
 
     def scores(self) -> Scores:
+        """IoU, F1, mIoU and accuracy of everything accumulated so far."""
         return scores_from_confusion(self.matrix)
 
 
@@ -125,8 +133,8 @@ def plot_confusion_matrix(
     *,
     normalize: str | None = "true",
     title: str = "Confusion matrix",
-    ax=None,
-):
+    ax: Axes | None = None,
+) -> Figure:
     """Heat map of a confusion matrix with the book's class names.
 
     ``normalize="true"``: each row divided by its total (recall per reference

@@ -13,12 +13,15 @@ minutes (on 2x upsampled tiles, see ``augment_size``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transformers import SegformerConfig, SegformerForSemanticSegmentation
 
 from landcover.bands import N_BANDS
 from landcover.classes import CLASSES, N_CLASSES
+
+if TYPE_CHECKING:
+    import torch
 
 _MIT_HEADS = [1, 2, 5, 8]
 _MIT_SR = [8, 4, 2, 1]
@@ -89,6 +92,6 @@ def module_name(size: str) -> str:
     return f"segformer-{size}"
 
 
-def count_parameters(model) -> int:
+def count_parameters(model: torch.nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

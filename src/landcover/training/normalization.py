@@ -1,55 +1,23 @@
-"""Per-band normalisation: the ``normalization_mean`` / ``normalization_std`` of ``params.json``.
+"""Per-band normalisation statistics of the training tiles, as a :class:`~landcover.data.normalization.Normalization`.
 
 The network sees ``(x - mean) / std`` for every band. The statistics must come
 from the training tiles only (validation tiles would leak into them) and must
-travel with the model: inference repeats exactly the same operation.
+travel with the model (``normalization_mean`` / ``normalization_std`` of
+``params.json``): inference repeats exactly the same operation. The type itself
+lives in the data layer; it is re-exported here, the same class, for chapter 2.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from landcover.training.io import TileRecord, normalization_yaml_of, read_image
+from landcover.data.normalization import Normalization, normalization_beside
+from landcover.training.io import TileRecord, read_image
 
-
-@dataclass(frozen=True)
-class Normalization:
-    """Per-band mean and standard deviation, in reflectance units (bands in file order)."""
-
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        if len(self.mean) != len(self.std):
-            raise ValueError(f"normalisation mean has {len(self.mean)} values but std has {len(self.std)}")
-        if any(not (s > 0) for s in self.std):
-            raise ValueError(f"normalisation std must be positive, got {list(self.std)}")
-
-    @property
-    def n_bands(self) -> int:
-        return len(self.mean)
-
-    def apply(self, image: np.ndarray) -> np.ndarray:
-        """Normalise a ``(bands, rows, cols)`` array to float32; non-finite pixels become 0 (the mean)."""
-        image = np.asarray(image)
-        if image.ndim != 3 or image.shape[0] < self.n_bands:
-            raise ValueError(f"expected an array (>= {self.n_bands}, rows, cols), got shape {image.shape}")
-        mean = np.asarray(self.mean, dtype=np.float32)[:, None, None]
-        std = np.asarray(self.std, dtype=np.float32)[:, None, None]
-        out = (image[: self.n_bands].astype(np.float32) - mean) / std
-        return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
-
-    def as_lists(self) -> tuple[list[float], list[float]]:
-        return [float(v) for v in self.mean], [float(v) for v in self.std]
-
-    @classmethod
-    def from_lists(cls, mean: Sequence[float], std: Sequence[float]) -> Normalization:
-        return cls(tuple(float(v) for v in mean), tuple(float(v) for v in std))
+__all__ = ["Normalization", "compute_normalization", "normalization_from_yaml", "pooled_normalization"]
 
 
 def compute_normalization(
@@ -80,10 +48,12 @@ def compute_normalization(
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
     std = np.where(std > 0, std, 1.0)  # a constant band: leave it centred, unscaled
-    return Normalization.from_lists(mean, std)
+    return Normalization(mean, std)
 
 
-def pooled_normalization(parts: Iterable[tuple[Sequence[float], Sequence[float], int]]) -> Normalization:
+def pooled_normalization(
+    parts: Iterable[tuple[Sequence[float] | np.ndarray, Sequence[float] | np.ndarray, int]],
+) -> Normalization:
     """Combine per-folder ``(mean, std, n_pixels)`` into the statistics of the union.
 
     Uses the law of total variance: ``var = sum(n_i (std_i^2 + mean_i^2)) / N - mean^2``.
@@ -98,7 +68,7 @@ def pooled_normalization(parts: Iterable[tuple[Sequence[float], Sequence[float],
     mean = (weights[:, None] * means).sum(axis=0) / total
     second = (weights[:, None] * (stds**2 + means**2)).sum(axis=0) / total
     std = np.sqrt(np.maximum(second - mean**2, 0.0))
-    return Normalization.from_lists(mean, std)
+    return Normalization(mean, std)
 
 
 def normalization_from_yaml(records: Sequence[TileRecord]) -> Normalization:
@@ -113,13 +83,6 @@ def normalization_from_yaml(records: Sequence[TileRecord]) -> Normalization:
         folders.setdefault((record.nuts, record.year), []).append(record)
     parts = []
     for _, members in sorted(folders.items()):
-        stats = normalization_yaml_of(members[0])
-        parts.append((stats["mean"], stats["std"], len(members)))
+        stats = normalization_beside(members[0].image)
+        parts.append((stats.mean, stats.std, len(members)))
     return pooled_normalization(parts)
-
-
-def is_close(a: Normalization, b: Normalization, rel: float = 1e-6) -> bool:
-    """Whether two normalisations agree band by band."""
-    return a.n_bands == b.n_bands and all(
-        math.isclose(x, y, rel_tol=rel, abs_tol=1e-12) for x, y in zip(a.mean + a.std, b.mean + b.std)
-    )

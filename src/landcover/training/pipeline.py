@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,14 +24,15 @@ from typing import Any
 import numpy as np
 
 from landcover.config import data_root, project_root
+from landcover.data.normalization import Normalization
 from landcover.training.augment import evaluation_transform, training_transform
 from landcover.training.dataset import LandCoverTiles
 from landcover.training.io import TileRecord, labelled_records
 from landcover.training.loop import FitResult, TrainConfig, configure_threads, fit
 from landcover.training.loss import SegmentationLoss, class_weights
-from landcover.training.metrics import plot_confusion_matrix
+from landcover.training.metrics import Scores, plot_confusion_matrix
 from landcover.training.model import build_model, count_parameters, module_name
-from landcover.training.normalization import Normalization, compute_normalization, normalization_from_yaml
+from landcover.training.normalization import compute_normalization, normalization_from_yaml
 from landcover.training.split import Split, spatial_split
 from landcover.training.tracking import (
     DEFAULT_EXPERIMENT,
@@ -187,7 +188,9 @@ def train_model(
     )
     run_info: dict[str, Any] = {}
 
-    def run_fit(on_epoch_end, directory: Path) -> FitResult:
+    def run_fit(
+        on_epoch_end: Callable[[int, dict[str, float], Scores, np.ndarray], None] | None, directory: Path
+    ) -> FitResult:
         return fit(
             model, data.train, data.val, config, loss_fn,
             checkpoint_dir=directory, resume_from=resume_from, on_epoch_end=on_epoch_end, progress=progress,

@@ -8,7 +8,7 @@ blocks never seen in training, and publishes it in both forms:
   active tracking URI (the project's local store by default);
 - the published-artifacts layout under the data root,
   ``mlflow-artifacts/{experiment_id}/{run_id}/artifacts/{model/,params.json}``
-  (see :mod:`landcover.training.publish`).
+  (written by :mod:`landcover.training.publish`, read by :mod:`landcover.inference.loading`).
 
 It does nothing when both are already there and the model loads ("pre-trained
 model present"); ``--force`` retrains.
@@ -31,7 +31,9 @@ from landcover.config import data_root, is_remote
 from landcover.training.loop import TrainConfig
 
 if TYPE_CHECKING:
+    from landcover.inference.loading import PublishedModel
     from landcover.training.io import TileRecord
+    from landcover.training.pipeline import TrainingRun
     from landcover.training.split import Split
 
 #: The marker the synthetic-data generator writes last (the synthetic data is complete when it exists).
@@ -102,7 +104,7 @@ def pretrained_model_status(root: str | None = None) -> tuple[bool, str]:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from landcover.training.publish import load_published_model, published_index, published_model_location
+    from landcover.inference.loading import load_published_model, published_index, published_model_location
     from landcover.training.tracking import MODEL_NAME
 
     root = data_root() if root is None else root
@@ -133,7 +135,7 @@ def train_pretrained_model(
     experiment: str = PRETRAINED_EXPERIMENT,
     publish_root: str | None = None,
     progress: bool = True,
-):
+) -> tuple[TrainingRun, PublishedModel]:
     """Train on the synthetic data, register the model and publish it; returns ``(TrainingRun, PublishedModel)``.
 
     ``publish_root``: where the published-artifacts layout goes (default: ``root``).
@@ -166,7 +168,8 @@ def train_pretrained_model(
     return run, published
 
 
-def _report(run, published, seconds: float) -> str:
+def _report(run: TrainingRun, published: PublishedModel, seconds: float) -> str:
+    """The summary printed after training: validation scores per class, where the model went."""
     from landcover.classes import CLASSES
 
     scores = run.fit.best_scores
@@ -190,6 +193,7 @@ def _report(run, published, seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``make model``: train and publish unless a pre-trained model with the current settings is present."""
     parser = argparse.ArgumentParser(
         prog="python -m landcover.training.pretrained",
         description="Train the pre-trained model on the synthetic data and publish it.",

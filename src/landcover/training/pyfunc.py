@@ -16,7 +16,7 @@ model folder (``config.json`` + ``model.safetensors``).
 """
 
 import numpy as np
-from mlflow.pyfunc import PythonModel
+from mlflow.pyfunc import PythonModel, PythonModelContext
 
 #: Name of the artifact holding the saved Hugging Face model folder.
 HF_MODEL_ARTIFACT = "hf_model"
@@ -28,7 +28,7 @@ class SegformerLogitsModel(PythonModel):
     #: Tiles per forward pass, to bound memory on large inputs.
     batch_size = 8
 
-    def load_context(self, context) -> None:  # noqa: D102 - MLflow hook
+    def load_context(self, context: PythonModelContext) -> None:  # noqa: D102 - MLflow hook
         import torch
         from transformers import SegformerForSemanticSegmentation
         from transformers.utils import logging as hf_logging
@@ -38,7 +38,8 @@ class SegformerLogitsModel(PythonModel):
         model = SegformerForSemanticSegmentation.from_pretrained(context.artifacts[HF_MODEL_ARTIFACT])
         self.model = model.eval().to(self.device)
 
-    def predict(self, context, model_input: np.ndarray, params: dict | None = None) -> np.ndarray:
+    def predict(self, context: PythonModelContext, model_input: np.ndarray, params: dict | None = None) -> np.ndarray:
+        """Raw logits ``(B, 10, H/4, W/4)`` of a normalised float32 batch ``(B, 14, H, W)``, in batches of 8."""
         import torch
 
         array = np.asarray(model_input, dtype=np.float32)

@@ -18,10 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from landcover.training.io import TileRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class Split:
     description: str
     dropped: tuple[TileRecord, ...] = ()
 
-    def summary(self):
+    def summary(self) -> pd.DataFrame:
         """Tile counts per set, region and year (a pandas DataFrame)."""
         import pandas as pd
 
@@ -193,7 +197,7 @@ def first_seed_covering_classes(
     *,
     seeds: Iterable[int] = range(50),
     progress: bool = False,
-    **block_options,
+    **block_options: float,
 ) -> int:
     """The first block-split seed whose validation tiles contain every class found in ``records``.
 
@@ -201,9 +205,9 @@ def first_seed_covering_classes(
     mapped; choosing the split by class *presence* (never by the scores a
     model gets on it) keeps the evaluation honest. Reads every label once.
     """
-    from landcover.training.io import read_label
-
     from tqdm.auto import tqdm
+
+    from landcover.training.io import read_label
 
     present: dict[TileRecord, set[int]] = {}
     for record in tqdm(records, desc="classes per tile", disable=not progress, leave=False):

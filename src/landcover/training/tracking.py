@@ -16,12 +16,18 @@ import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
-from landcover.training.normalization import Normalization
+from landcover.data.normalization import Normalization
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from mlflow.models import ModelSignature
+    from mlflow.models.model import ModelInfo
+    from transformers import PreTrainedModel
 
 #: Name of the model in the MLflow Model Registry (as in the original tutorial).
 MODEL_NAME = "segmentation-sentinel2-model"
@@ -82,14 +88,12 @@ def model_params(
     module_name: str,
 ) -> dict[str, str]:
     """The ``params.json`` contract as MLflow logs it: every value a string, lists as JSON."""
-    mean, std = normalization.as_lists()
     return {
         "n_bands": str(normalization.n_bands),
         "tiles_size": str(int(tiles_size)),
         "augment_size": str(int(augment_size)),
         "module_name": module_name,
-        "normalization_mean": json.dumps(mean),
-        "normalization_std": json.dumps(std),
+        **{key: json.dumps(values) for key, values in normalization.to_params().items()},
     }
 
 
@@ -101,7 +105,7 @@ def params_document(params: Mapping[str, str]) -> dict[str, Any]:
     return document
 
 
-def model_signature():
+def model_signature() -> ModelSignature:
     """Input: float32 ``(batch, 14, height, width)`` of any size; output: float32 logits ``(batch, 10, h, w)``."""
     from mlflow.models import ModelSignature
     from mlflow.types.schema import Schema, TensorSpec
@@ -119,11 +123,11 @@ def _pyfunc_code_path() -> str:
 
 
 def log_model(
-    model,
+    model: PreTrainedModel,
     params: Mapping[str, str],
     *,
     registered_model_name: str | None = MODEL_NAME,
-):
+) -> ModelInfo:
     """Log ``model`` (a SegFormer) as an MLflow pyfunc in the active run, with ``params.json``.
 
     The pyfunc's one artifact is the Hugging Face model folder; its code is
@@ -164,7 +168,7 @@ def log_model(
     return info
 
 
-def log_figure(figure, name: str) -> None:
+def log_figure(figure: Figure, name: str) -> None:
     """Log a matplotlib figure as a PNG artifact of the active run, then close it."""
     import matplotlib.pyplot as plt
     import mlflow

@@ -1,7 +1,7 @@
 """A toy dataset in the data-contract layout: a few small, learnable tiles written in seconds.
 
-For tests and quick experiments of the training code when the synthetic
-data are not at hand. Each class has its own spectrum (plus noise), labels
+For the tests of the training code, which must run without the synthetic
+data (``make data``). Each class has its own spectrum (plus noise), labels
 are patches of classes (Voronoi cells) with a strip of nodata on some tiles,
 and the same locations exist in every year (2021 differs from 2018 by a few
 patches), so leakage across years can be tested. Tiles are ``size`` pixels
