@@ -4,15 +4,17 @@ Isolation (automatic for every test): no data-root, online, Nominatim/GISCO or
 ``AWS_*`` variable leaks in from the shell or ``.env``; downloads are cached in a
 temporary folder; 127.0.0.1 bypasses any proxy.
 
-Data and servers (ask for them by name):
+Data and servers (ask for them by name). The servers are the package's stand-ins
+(:mod:`landcover.sources.standins`): one implementation for the tests and the book.
 
 - ``tiny_data`` (session): :class:`tests.support.tiny_data.TinyDataset`, a small
   dataset in the contract layout (``.root`` is its folder).
 - ``synthetic_dir`` (session): ``data/synthetic`` from ``make data``; skips when absent.
 - ``http_server`` (session): ``http_server(folder)`` serves a folder with Range
-  support and returns a ``BackgroundServer`` (``.url``, ``.log`` of requests).
+  support and returns a :class:`~landcover.sources.standins.server.StandinServer`
+  (``.url``, ``.log`` of requests).
 - ``serve_asgi`` (function): ``serve_asgi(app)`` runs any ASGI app, stopped after the test.
-- ``s3_server`` (session): :class:`tests.support.servers.S3Server` (moto).
+- ``s3_server`` (session): :class:`landcover.sources.standins.s3.S3Server` (moto).
   ``s3_env`` (function) sets its ``AWS_*`` variables for one test.
 - ``tiny_s3_root`` / ``synthetic_s3_root`` (session): the data uploaded to the
   S3 stand-in, as ``s3://...`` roots (use together with ``s3_env``).
@@ -32,12 +34,15 @@ from typing import Any
 
 import pytest
 
+from landcover.sources.standins.bucket import static_app
+from landcover.sources.standins.s3 import S3Server
+from landcover.sources.standins.server import StandinServer
+
 TESTS_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = TESTS_DIR.parent
 if str(PROJECT_DIR) not in sys.path:  # so `from tests.support import ...` works from any cwd
     sys.path.insert(0, str(PROJECT_DIR))
 
-from tests.support.servers import BackgroundServer, S3Server, serve_app, serve_folder  # noqa: E402
 from tests.support.tiny_data import TinyDataset, build_tiny_dataset  # noqa: E402
 
 #: Variables a test must not inherit from the shell or from .env.
@@ -133,38 +138,33 @@ def book_runs(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="session")
-def http_server() -> Iterator[Callable[[str | os.PathLike[str]], BackgroundServer]]:
+def http_server() -> Iterator[Callable[[str | os.PathLike[str]], StandinServer]]:
     """``http_server(folder)`` -> a running Range-capable HTTP server for ``folder`` (one per folder)."""
-    servers: dict[str, BackgroundServer] = {}
-    stack: list[Any] = []
+    servers: dict[str, StandinServer] = {}
 
-    def start(folder: str | os.PathLike[str]) -> BackgroundServer:
+    def start(folder: str | os.PathLike[str]) -> StandinServer:
         key = str(Path(folder).resolve())
         if key not in servers:
-            context = serve_folder(key)
-            servers[key] = context.__enter__()
-            stack.append(context)
+            servers[key] = StandinServer(static_app(key)).start()
         return servers[key]
 
     yield start
-    for context in reversed(stack):
-        context.__exit__(None, None, None)
+    for server in reversed(servers.values()):
+        server.stop()
 
 
 @pytest.fixture
-def serve_asgi() -> Iterator[Callable[[Any], BackgroundServer]]:
+def serve_asgi() -> Iterator[Callable[[Any], StandinServer]]:
     """``serve_asgi(app)`` -> a running server for an ASGI app, stopped at the end of the test."""
-    stack: list[Any] = []
+    servers: list[StandinServer] = []
 
-    def start(app: Any) -> BackgroundServer:
-        context = serve_app(app)
-        server = context.__enter__()
-        stack.append(context)
-        return server
+    def start(app: Any) -> StandinServer:
+        servers.append(StandinServer(app).start())
+        return servers[-1]
 
     yield start
-    for context in reversed(stack):
-        context.__exit__(None, None, None)
+    for server in reversed(servers):
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -220,7 +220,7 @@ class DataRoot:
 
     mode: str  # "local", "http" or "s3"
     root: str
-    server: Any = None  # BackgroundServer (http) or S3Server (s3)
+    server: Any = None  # StandinServer (http) or S3Server (s3)
 
 
 MODES = [

@@ -16,7 +16,17 @@ import pytest
 import yaml
 
 from landcover.book import SOLUTIONS_FILTER, SOLUTIONS_TOGGLE
-from landcover.book.qmd import Cell, DivClose, DivOpen, Fence, Heading, QmdDocument, Text, parse_file, parse_text
+from landcover.book.qmd import (
+    Cell,
+    DivClose,
+    DivOpen,
+    Fence,
+    Heading,
+    QmdDocument,
+    Text,
+    parse_file,
+    parse_text,
+)
 
 pypandoc = pytest.importorskip("pypandoc")
 PANDOC = pypandoc.get_pandoc_path()

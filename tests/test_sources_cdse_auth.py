@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from landcover.data.errors import OnlineAccessDisabled
+from landcover.errors import OnlineAccessDisabled
 from landcover.sources import cdse_auth
 from landcover.sources.sentinelhub import PROCESS_PATH
 from landcover.sources.standins import TOKEN_PATH, SentinelHub, TokenIssuer, serve

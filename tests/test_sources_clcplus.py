@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from landcover.data.errors import OnlineAccessDisabled
+from landcover.errors import OnlineAccessDisabled
 from landcover.sources import clcplus
 from landcover.sources.http import ServiceError
 from landcover.sources.standins import ClcPlusImageServer, expected_labels, serve

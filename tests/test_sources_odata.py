@@ -6,7 +6,7 @@ import pytest
 import requests
 import shapely
 
-from landcover.data.errors import OnlineAccessDisabled
+from landcover.errors import OnlineAccessDisabled
 from landcover.sources import cdse_auth, odata
 from landcover.sources.http import ServiceError
 from landcover.sources.standins import TOKEN_PATH, ODataCatalogue, TokenIssuer, product_entry, serve

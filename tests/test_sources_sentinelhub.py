@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
-from landcover.data.errors import OnlineAccessDisabled
+from landcover.errors import OnlineAccessDisabled
 from landcover.sources import cdse_auth, sentinelhub
 from landcover.sources.http import ServiceError
 from landcover.sources.standins import TOKEN_PATH, SentinelHub, TokenIssuer, serve, stac_item

@@ -21,12 +21,14 @@ from scipy import ndimage
 
 from landcover.bands import BAND_NAMES
 from landcover.classes import class_table
+from landcover.data.grid import TileGrid
+from landcover.data.paths import format_tile_name
 from landcover.synthetic import (
     GENERATOR_VERSION,
     LABEL_YEARS,
     MANIFEST_NAME,
-    SYNTHETIC_REGIONS,
     SMALL_REGIONS,
+    SYNTHETIC_REGIONS,
     YEARS,
     SyntheticDataError,
     config_key,
@@ -38,10 +40,13 @@ from landcover.synthetic import (
     validate_synthetic,
 )
 from landcover.synthetic.cli import main
-from landcover.synthetic.legacy import LEGACY_FOLDER_NAME, LEGACY_GENERATOR, LEGACY_MARKER, adopt_legacy_folder
+from landcover.synthetic.legacy import (
+    LEGACY_FOLDER_NAME,
+    LEGACY_GENERATOR,
+    LEGACY_MARKER,
+    adopt_legacy_folder,
+)
 from landcover.synthetic.noise import SEED
-from landcover.data.grid import TileGrid
-from landcover.data.paths import format_tile_name
 from landcover.synthetic.regions import LU000_GRID
 
 SEED_TILES = {  # tile id -> stem used by the original book (LU000)
@@ -248,6 +253,27 @@ def test_generation_is_deterministic_whatever_the_worker_count(small: Path, tmp_
     again = tmp_path / "again"
     generate_synthetic(again, regions=SMALL_REGIONS, workers=2, progress=False)
     assert _digests(again) == _digests(small)
+
+
+#: sha256 of the tiny configuration's labels under generator version 1.0.0. Labels depend on every
+#: step of the landscape simulation (and on every draw, in order), so a refactoring that changes none
+#: of them keeps these; a change on purpose is a new GENERATOR_VERSION, with these digests updated.
+SMALL_LABEL_DIGESTS_1_0_0 = {
+    "labels/LU000/2018/4039500_2949190_0_661.npy": "b2735cc4bbb1d476ceaf51d91979bae4412dbdc84584e0332015cea47ccbb853",
+    "labels/LU000/2018/4039500_2951690_0_636.npy": "b5a5dca6cb293065ff9ceab8cdfa4c8ce56bbace794ba4fda72aa603a3093d86",
+    "labels/LU000/2018/4042000_2949190_0_662.npy": "51acc71e692e6893539a1010eb439934dbe80143d52a17617be9024c19a43220",
+    "labels/LU000/2018/4042000_2951690_0_637.npy": "989023abde2cf7b9694f6e639644646c4605c12db1b345d7af352d232b0331c9",
+    "labels/LU000/2021/4039500_2949190_0_661.npy": "be2b776262d60dd0c292e58cd1ee701225925265727c1c56c8271aa5773d6ad3",
+    "labels/LU000/2021/4039500_2951690_0_636.npy": "6c50ad786f24048cd2805968610e5478bd19f6a913d00317566c9a8ca2eff702",
+    "labels/LU000/2021/4042000_2949190_0_662.npy": "f52db6fd72a7b3fccf04607d5dad84ca6cbee522a11a2468fe7abd85f1441762",
+    "labels/LU000/2021/4042000_2951690_0_637.npy": "521ff9144e2809b47505932da35cfecbe9c60b61ab2b23be1bd5d5901fdb0bfa",
+}
+
+
+def test_small_labels_are_the_same_for_the_same_generator_version(small: Path) -> None:
+    assert GENERATOR_VERSION == "1.0.0", "a new generator version: update SMALL_LABEL_DIGESTS_1_0_0 with it"
+    labels = {path: digest for path, digest in _digests(small).items() if path.startswith("labels/")}
+    assert labels == SMALL_LABEL_DIGESTS_1_0_0
 
 
 def test_complete_synthetic_data_is_skipped(small_copy: Path) -> None:

@@ -88,14 +88,17 @@ class Div:
 
     @property
     def id(self) -> str:
+        """The div's ``#id`` (empty when it has none)."""
         return self.attrs.id
 
     @property
     def classes(self) -> list[str]:
+        """The div's classes, without the dots, in source order."""
         return self.attrs.classes
 
     @property
     def title(self) -> str:
+        """The ``title="..."`` attribute (empty when there is none)."""
         return self.attrs.values.get("title", "")
 
     @property
@@ -110,10 +113,12 @@ class Div:
 
     @property
     def is_solution(self) -> bool:
+        """A solution is a callout with the class ``.solution`` (see DESIGN section 4)."""
         return self.callout_type is not None and "solution" in self.classes
 
     @property
     def is_hints(self) -> bool:
+        """Hints are a tip callout whose title starts with "Hint"."""
         return self.callout_type == "tip" and self.title.strip().lower().startswith("hint")
 
     @property
@@ -122,6 +127,7 @@ class Div:
         return self.callout_type == "caution" and not self.is_solution
 
     def ancestors(self) -> Iterator["Div"]:
+        """The divs this one is nested in, innermost first."""
         node = self.parent
         while node is not None:
             yield node
@@ -144,10 +150,12 @@ class Cell:
 
     @property
     def executable(self) -> bool:
+        """Whether the cell's language is one Quarto executes (``{python}``, not ``{mermaid}``)."""
         return self.lang in EXECUTABLE_LANGUAGES
 
     @property
     def label(self) -> str:
+        """The ``#| label:`` option (empty when there is none)."""
         value = self.options.get("label", "")
         return str(value) if value is not None else ""
 
@@ -165,6 +173,7 @@ class Cell:
         return self.executable and self.options.get("eval", True) is not False
 
     def enclosing(self) -> Iterator[Div]:
+        """The divs the cell is nested in, innermost first."""
         node = self.parent
         while node is not None:
             yield node
@@ -172,6 +181,7 @@ class Cell:
 
     @property
     def in_solution(self) -> bool:
+        """Whether the cell lies inside a solution callout."""
         return any(div.is_solution for div in self.enclosing())
 
 
@@ -196,17 +206,23 @@ class Fence:
 
 @dataclass
 class DivOpen:
+    """The opening ``:::`` line of a div (the div itself holds its line)."""
+
     div: Div
 
 
 @dataclass
 class DivClose:
+    """The closing ``:::`` line of a div."""
+
     div: Div
     line: int
 
 
 @dataclass
 class Heading:
+    """A ``#`` heading: its level (1..6), text and ``{#id .class}`` attributes."""
+
     line: int
     level: int
     text: str
@@ -244,10 +260,12 @@ class QmdDocument:
 
     @property
     def cells(self) -> list[Cell]:
+        """The code cells, executable or not, in document order."""
         return [b for b in self.blocks if isinstance(b, Cell)]
 
     @property
     def headings(self) -> list[Heading]:
+        """The headings in document order."""
         return [b for b in self.blocks if isinstance(b, Heading)]
 
     @property
@@ -294,131 +312,192 @@ def _cell_language(info: str) -> str | None:
 
 
 def parse_text(text: str, path: Path | str = "<string>") -> QmdDocument:
-    """Parse Quarto markdown; never raises for structural problems (they are collected)."""
+    """Parse Quarto markdown; never raises for structural problems (they are collected).
+
+    Parameters
+    ----------
+    text
+        The source, as read from the file.
+    path
+        The file the source came from, shown in messages.
+
+    Returns
+    -------
+    QmdDocument
+        The front matter and the blocks in document order, with the problems found
+        (unclosed fences and divs, stray ``:::``, front matter that is not a YAML mapping).
+    """
     path = Path(path)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines = lines[:-1]
-    problems: list[Problem] = []
-    front: dict[str, Any] = {}
-    start = 0
-    if lines and lines[0].strip() == "---":
-        for i in range(1, len(lines)):
-            if lines[i].strip() in ("---", "..."):
-                try:
-                    loaded = yaml.safe_load("\n".join(lines[1:i])) or {}
-                except yaml.YAMLError as exc:
-                    problems.append(Problem(1, f"front matter is not valid YAML: {str(exc).splitlines()[0]}"))
-                    loaded = {}
-                if isinstance(loaded, dict):
-                    front = loaded
-                else:
-                    problems.append(Problem(1, "front matter must be a YAML mapping"))
-                start = i + 1
-                break
-        else:
-            problems.append(Problem(1, "front matter opened with --- is never closed"))
-    blocks: list[Block] = []
-    divs: list[Div] = []
-    stack: list[Div] = []
-    pending: list[str] = []
-    pending_line = start + 1
-
-    def flush() -> None:
-        nonlocal pending
-        if pending and any(line.strip() for line in pending):
-            blocks.append(Text(pending_line, pending, stack[-1] if stack else None))
-        pending = []
-
-    i = start
-    while i < len(lines):
-        line = lines[i]
-        lineno = i + 1
-        fence = _FENCE_RE.match(line)
-        if fence:
-            flush()
-            marker = fence.group("fence")
-            info = fence.group("info")
-            j = i + 1
-            while j < len(lines):
-                close = _FENCE_RE.match(lines[j])
-                if (
-                    close
-                    and close.group("fence")[0] == marker[0]
-                    and len(close.group("fence")) >= len(marker)
-                    and not close.group("info")
-                ):
-                    break
-                j += 1
-            if j >= len(lines):
-                problems.append(Problem(lineno, f"code fence {marker} is never closed"))
-            body = lines[i + 1 : j]
-            parent = stack[-1] if stack else None
-            lang = _cell_language(info)
-            if lang is not None:
-                opt_prefix = "#|" if lang != "mermaid" and lang != "dot" else "%%|"
-                k = 0
-                while k < len(body) and body[k].lstrip().startswith(opt_prefix):
-                    k += 1
-                option_lines = body[:k]
-                if opt_prefix == "%%|":
-                    options, error = parse_options([re.sub(r"^\s*%%\|", "#|", x) for x in option_lines])
-                else:
-                    options, error = parse_options(option_lines)
-                blocks.append(
-                    Cell(
-                        lang=lang,
-                        line=lineno,
-                        option_lines=option_lines,
-                        options=options,
-                        source="\n".join(body[k:]),
-                        code_line=lineno + 1 + k,
-                        end_line=j + 1,
-                        parent=parent,
-                        options_error=error,
-                    )
-                )
-            else:
-                blocks.append(Fence(lineno, info, lines[i : j + 1], parent))
-            i = j + 1
-            pending_line = i + 1
-            continue
-        div = _DIV_RE.match(line)
-        if div:
-            flush()
-            rest = div.group("rest")
-            if rest:
-                node = Div(lineno, Attributes.parse(rest), len(stack), stack[-1] if stack else None)
-                stack.append(node)
-                divs.append(node)
-                blocks.append(DivOpen(node))
-            elif stack:
-                node = stack.pop()
-                node.end_line = lineno
-                blocks.append(DivClose(node, lineno))
-            else:
-                problems.append(Problem(lineno, "closing ::: without an opening div"))
-            i += 1
-            pending_line = i + 1
-            continue
-        heading = _HEADING_RE.match(line)
-        if heading:
-            flush()
-            attrs = Attributes.parse("{" + (heading.group("attrs") or "") + "}")
-            blocks.append(
-                Heading(lineno, len(heading.group("hashes")), heading.group("text"), attrs, stack[-1] if stack else None)
-            )
-            i += 1
-            pending_line = i + 1
-            continue
-        if not pending:
-            pending_line = lineno
-        pending.append(line)
-        i += 1
-    flush()
-    for node in stack:
+    front, start, problems = _front_matter(lines)
+    reader = _BlockReader(lines, problems)
+    reader.read(start)
+    for node in reader.stack:
         problems.append(Problem(node.line, f"div opened here ({_describe(node)}) is never closed"))
-    return QmdDocument(path, text, front, start, blocks, divs, problems)
+    return QmdDocument(path, text, front, start, reader.blocks, reader.divs, problems)
+
+
+def _front_matter(lines: list[str]) -> tuple[dict[str, Any], int, list[Problem]]:
+    """The YAML front matter between ``---`` lines, the index of the first line after it, and problems.
+
+    The index is 0 when there is no front matter, and also when it is never closed
+    (then the whole file is read as markdown and the problem is reported).
+    """
+    problems: list[Problem] = []
+    if not lines or lines[0].strip() != "---":
+        return {}, 0, problems
+    for i in range(1, len(lines)):
+        if lines[i].strip() not in ("---", "..."):
+            continue
+        try:
+            loaded = yaml.safe_load("\n".join(lines[1:i])) or {}
+        except yaml.YAMLError as exc:
+            problems.append(Problem(1, f"front matter is not valid YAML: {str(exc).splitlines()[0]}"))
+            loaded = {}
+        front: dict[str, Any] = {}
+        if isinstance(loaded, dict):
+            front = loaded
+        else:
+            problems.append(Problem(1, "front matter must be a YAML mapping"))
+        return front, i + 1, problems
+    problems.append(Problem(1, "front matter opened with --- is never closed"))
+    return {}, 0, problems
+
+
+def _closing_fence(lines: list[str], opening: int, marker: str) -> int:
+    """Index of the line closing the fence opened at ``opening`` (``len(lines)`` when none does).
+
+    A closing fence uses the same character, at least as many times, and has no info string.
+    """
+    j = opening + 1
+    while j < len(lines):
+        close = _FENCE_RE.match(lines[j])
+        if (
+            close
+            and close.group("fence")[0] == marker[0]
+            and len(close.group("fence")) >= len(marker)
+            and not close.group("info")
+        ):
+            return j
+        j += 1
+    return j
+
+
+def _cell(lang: str, body: list[str], line: int, end_line: int, parent: Div | None) -> Cell:
+    """A code cell from the lines between its fences: leading option lines, then the source.
+
+    Options are ``#|`` lines, or ``%%|`` lines in mermaid and dot cells.
+    """
+    opt_prefix = "#|" if lang != "mermaid" and lang != "dot" else "%%|"
+    k = 0
+    while k < len(body) and body[k].lstrip().startswith(opt_prefix):
+        k += 1
+    option_lines = body[:k]
+    if opt_prefix == "%%|":
+        options, error = parse_options([re.sub(r"^\s*%%\|", "#|", x) for x in option_lines])
+    else:
+        options, error = parse_options(option_lines)
+    return Cell(
+        lang=lang,
+        line=line,
+        option_lines=option_lines,
+        options=options,
+        source="\n".join(body[k:]),
+        code_line=line + 1 + k,
+        end_line=end_line,
+        parent=parent,
+        options_error=error,
+    )
+
+
+class _BlockReader:
+    """One pass over the lines after the front matter, turning them into blocks.
+
+    Fences are read first (nothing inside a fence is a div or a heading), then
+    div markers, then headings; the lines in between gather into :class:`Text`.
+    """
+
+    def __init__(self, lines: list[str], problems: list[Problem]) -> None:
+        self.lines = lines
+        self.problems = problems
+        self.blocks: list[Block] = []
+        self.divs: list[Div] = []
+        self.stack: list[Div] = []  # the divs open at the current line, outermost first
+        self.pending: list[str] = []  # text lines not yet made into a block
+        self.pending_line = 0  # 1-based line of the first pending line
+
+    @property
+    def parent(self) -> Div | None:
+        """The innermost open div."""
+        return self.stack[-1] if self.stack else None
+
+    def read(self, start: int) -> None:
+        """Read every line from index ``start`` on."""
+        i = start
+        while i < len(self.lines):
+            line = self.lines[i]
+            if fence := _FENCE_RE.match(line):
+                self._flush()
+                i = self._read_fence(i, fence)
+            elif div := _DIV_RE.match(line):
+                self._flush()
+                self._read_div(i, div)
+                i += 1
+            elif heading := _HEADING_RE.match(line):
+                self._flush()
+                self._read_heading(i, heading)
+                i += 1
+            else:
+                if not self.pending:
+                    self.pending_line = i + 1
+                self.pending.append(line)
+                i += 1
+        self._flush()
+
+    def _flush(self) -> None:
+        """Turn the pending lines into a text block, unless they are all blank."""
+        if self.pending and any(line.strip() for line in self.pending):
+            self.blocks.append(Text(self.pending_line, self.pending, self.parent))
+        self.pending = []
+
+    def _read_fence(self, i: int, fence: re.Match[str]) -> int:
+        """Read the code fence opened at index ``i`` as a cell or a display fence; the index after it."""
+        lineno = i + 1
+        marker = fence.group("fence")
+        info = fence.group("info")
+        j = _closing_fence(self.lines, i, marker)
+        if j >= len(self.lines):
+            self.problems.append(Problem(lineno, f"code fence {marker} is never closed"))
+        lang = _cell_language(info)
+        if lang is not None:
+            self.blocks.append(_cell(lang, self.lines[i + 1 : j], lineno, j + 1, self.parent))
+        else:
+            self.blocks.append(Fence(lineno, info, self.lines[i : j + 1], self.parent))
+        return j + 1
+
+    def _read_div(self, i: int, div: re.Match[str]) -> None:
+        """Open a div (``::: {attrs}``) or close the innermost one (a bare ``:::``)."""
+        lineno = i + 1
+        rest = div.group("rest")
+        if rest:
+            node = Div(lineno, Attributes.parse(rest), len(self.stack), self.parent)
+            self.stack.append(node)
+            self.divs.append(node)
+            self.blocks.append(DivOpen(node))
+        elif self.stack:
+            node = self.stack.pop()
+            node.end_line = lineno
+            self.blocks.append(DivClose(node, lineno))
+        else:
+            self.problems.append(Problem(lineno, "closing ::: without an opening div"))
+
+    def _read_heading(self, i: int, heading: re.Match[str]) -> None:
+        """A ``#`` heading with its optional ``{#id .class}`` attributes."""
+        attrs = Attributes.parse("{" + (heading.group("attrs") or "") + "}")
+        level = len(heading.group("hashes"))
+        self.blocks.append(Heading(i + 1, level, heading.group("text"), attrs, self.parent))
 
 
 def parse_file(path: Path | str) -> QmdDocument:
@@ -455,6 +534,7 @@ class Exercise:
 
     @property
     def callout_id(self) -> str:
+        """The id of the exercise callout (``cau-acq-rgb``)."""
         return self.callout.id
 
     @property
@@ -464,6 +544,7 @@ class Exercise:
 
     @property
     def title(self) -> str:
+        """The title of the exercise callout."""
         return self.callout.title
 
     @property

@@ -47,6 +47,7 @@ class ClcPlusImageServer:
         self.requests: list[dict[str, str]] = []
 
     async def export_image(self, request: Request) -> Response:
+        """``exportImage``: the synthetic map over the requested box as a uint8 GeoTIFF, or an ArcGIS error."""
         year = int(request.path_params["year"])
         params = dict(request.query_params)
         self.requests.append({"year": str(year), **params})
@@ -87,12 +88,18 @@ class ClcPlusImageServer:
         return Response(content, media_type="image/tiff")
 
     def app(self) -> Starlette:
+        """The ASGI app answering at :data:`SERVICE_PATH` for every year."""
         path = SERVICE_PATH.replace("{year}", "{year:int}")
         return Starlette(routes=[Route(path, self.export_image, methods=["GET"])])
 
 
-def expected_labels(bbox, year: int, resolution: float = 10.0) -> np.ndarray:
-    """The book's labels the stand-in implies for a box (after remapping 254/255/253 to 0, 11 to 9)."""
+def expected_labels(
+    bbox: tuple[float, float, float, float], year: int, resolution: float = 10.0
+) -> np.ndarray:
+    """The book's labels the stand-in implies for a box (after remapping 254/255/253 to 0, 11 to 9).
+
+    ``bbox`` is ``(xmin, ymin, xmax, ymax)`` in EPSG:3035 metres; ``resolution`` in metres.
+    """
     from landcover.classes import remap_raw_clcplus
 
     xmin, ymin, xmax, ymax = bbox

@@ -6,6 +6,7 @@ any other file name registered) returns the given GeoJSON text.
 
 from __future__ import annotations
 
+from shapely.geometry.base import BaseGeometry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -15,12 +16,17 @@ NUTS3_PATH = "/distribution/v2/nuts/geojson/NUTS_RG_01M_2021_3035_LEVL_3.geojson
 
 
 class GiscoNuts:
+    """GISCO's NUTS download folder over fixed files; ``requests`` lists the names asked for.
+
+    ``files`` maps a file name (``NUTS_RG_01M_2021_3035_LEVL_3.geojson``) to its GeoJSON text.
+    """
+
     def __init__(self, files: dict[str, str]) -> None:
-        """``files``: file name -> GeoJSON text."""
         self.files = dict(files)
         self.requests: list[str] = []
 
     async def get(self, request: Request) -> Response:
+        """One file of the folder as GeoJSON, or 404 for a name it does not hold."""
         name = request.path_params["name"]
         self.requests.append(name)
         if name not in self.files:
@@ -28,10 +34,11 @@ class GiscoNuts:
         return Response(self.files[name], media_type="application/geo+json")
 
     def app(self) -> Starlette:
+        """The ASGI app answering under ``/distribution/v2/nuts/geojson/``."""
         return Starlette(routes=[Route("/distribution/v2/nuts/geojson/{name}", self.get, methods=["GET"])])
 
 
-def nuts_geojson(regions: dict[str, object], crs: str = "EPSG:3035") -> str:
+def nuts_geojson(regions: dict[str, BaseGeometry], crs: str = "EPSG:3035") -> str:
     """GeoJSON text of NUTS3 regions (``NUTS_ID`` -> shapely geometry in ``crs``), GISCO columns."""
     import geopandas as gpd
 

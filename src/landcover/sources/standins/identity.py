@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -26,7 +27,11 @@ TOKEN_PATH = "/auth/realms/CDSE/protocol/openid-connect/token"
 
 
 class TokenIssuer:
-    """Issues and checks tokens; counts grants so tests can see renewals."""
+    """Issues and checks tokens; counts grants so tests can see renewals.
+
+    ``clients`` maps client ids to secrets, ``users`` user names to passwords;
+    lifetimes are in seconds of ``clock`` (a test can pass a fake clock to expire tokens).
+    """
 
     def __init__(
         self,
@@ -34,7 +39,7 @@ class TokenIssuer:
         users: dict[str, str] | None = None,
         expires_in: int = 600,
         refresh_expires_in: int = 3600,
-        clock=time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.clients = dict(clients or {"test-client": "test-secret"})
         self.users = dict(users or {"reader@example.org": "correct horse"})
@@ -46,8 +51,8 @@ class TokenIssuer:
         self._refresh: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
-    # used by the other stand-ins
     def check(self, authorization: str | None) -> bool:
+        """Whether an ``Authorization`` header carries a valid, unexpired bearer token (for the other stand-ins)."""
         if not authorization or not authorization.startswith("Bearer "):
             return False
         token = authorization[len("Bearer ") :]
@@ -83,6 +88,7 @@ class TokenIssuer:
         return answer
 
     async def token(self, request: Request) -> JSONResponse:
+        """The token endpoint: a grant answered with tokens, or refused as Keycloak refuses it."""
         # Parsed by hand: Starlette's form parser needs python-multipart, which the project does not use.
         form = {k: v[-1] for k, v in parse_qs((await request.body()).decode()).items()}
         grant = form.get("grant_type")
@@ -107,6 +113,7 @@ class TokenIssuer:
         return _refuse(400, "unsupported_grant_type", f"Unsupported grant_type {grant!r}")
 
     def app(self) -> Starlette:
+        """The ASGI app answering at :data:`TOKEN_PATH`."""
         return Starlette(routes=[Route(TOKEN_PATH, self.token, methods=["POST"])])
 
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 import shapely
 from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -36,7 +38,7 @@ MAX_TOP = 1000
 
 def product_entry(
     name: str,
-    footprint,
+    footprint: BaseGeometry | Mapping[str, Any],
     start: str,
     cloud_cover: float,
     s3_path: str | None = None,
@@ -81,7 +83,7 @@ def product_entry(
 
 
 class FilterError(ValueError):
-    pass
+    """A ``$filter`` the stand-in does not understand (answered as HTTP 400)."""
 
 
 def split_and(expression: str) -> list[str]:
@@ -132,8 +134,14 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def compile_filter(expression: str):
-    """A predicate over catalogue entries for an OData ``$filter`` expression."""
+def compile_filter(expression: str) -> Callable[[dict[str, Any]], bool]:
+    """A predicate over catalogue entries for an OData ``$filter`` expression.
+
+    Raises
+    ------
+    FilterError
+        For a clause outside the subset the stand-in knows (the one the book's client sends).
+    """
     tests = []
     for clause in split_and(expression):
         for kind, pattern in _CLAUSES:  # noqa: B007 - kind is used after the loop
@@ -149,7 +157,7 @@ def compile_filter(expression: str):
             _, name, op, raw = groups
             value: Any = raw.strip("'") if raw.startswith("'") else float(raw)
 
-            def test(entry, name=name, op=op, value=value):
+            def test(entry: dict[str, Any], name: str = name, op: str = op, value: Any = value) -> bool:
                 for attribute in entry["Attributes"]:
                     if attribute["Name"] == name:
                         return _COMPARE[op](attribute["Value"], value)
@@ -191,6 +199,7 @@ class ODataCatalogue:
         self.downloads: list[str] = []
 
     async def search(self, request: Request) -> Response:
+        """``GET /odata/v1/Products``: the matching entries, paged by ``$top``/``$skip`` with next links."""
         params = dict(request.query_params)
         self.queries.append(params)
         try:
@@ -228,6 +237,7 @@ class ODataCatalogue:
         return JSONResponse(body)
 
     async def download(self, request: Request) -> Response:
+        """``GET /odata/v1/Products(<id>)/$value``: the product's zip, for a valid bearer token."""
         product_id = request.path_params["product_id"]
         if not self.issuer.check(request.headers.get("authorization")):
             return JSONResponse({"detail": "Expired signature!"}, status_code=401)
@@ -236,7 +246,7 @@ class ODataCatalogue:
         self.downloads.append(product_id)
         content = self.payloads[product_id]
 
-        async def chunks():
+        async def chunks() -> AsyncIterator[bytes]:
             for offset in range(0, len(content), 64 * 1024):
                 yield content[offset : offset + 64 * 1024]
 
@@ -245,6 +255,7 @@ class ODataCatalogue:
         )
 
     def app(self) -> Starlette:
+        """The ASGI app of the catalogue and the download service."""
         return Starlette(
             routes=[
                 Route("/odata/v1/Products", self.search, methods=["GET"]),

@@ -15,6 +15,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
@@ -24,6 +25,9 @@ from pyproj import Transformer
 from rasterio.io import MemoryFile
 
 from landcover.bands import NATIVE_RESOLUTION_M, PRODUCT_BAND_NAMES
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 UTM_CRS = "EPSG:32632"
 SAFE_BANDS = PRODUCT_BAND_NAMES
@@ -36,11 +40,13 @@ BRIGHT_REFLECTANCE = 0.8
 
 
 def jp2_available() -> bool:
+    """Whether this GDAL writes JPEG 2000 (the format of real products); GeoTIFF is used otherwise."""
     with rasterio.Env() as env:
         return "JP2OpenJPEG" in env.drivers()
 
 
 def baseline_offset(name: str) -> int:
+    """The radiometric offset of a product name's baseline: -1000 from baseline 04.00 on, else 0."""
     match = re.search(r"_N(\d{2})(\d{2})_", name)
     return -1000 if match and int(match.group(1)) >= 4 else 0
 
@@ -60,13 +66,15 @@ class SyntheticProduct:
 
     @property
     def offset(self) -> int:
+        """The product's radiometric offset (see :func:`baseline_offset`)."""
         return baseline_offset(self.name)
 
     @property
     def tile_id(self) -> str:
+        """The MGRS tile of the name (``32ULA``)."""
         return re.search(r"_T(\d{2}[A-Z]{3})_", self.name).group(1)
 
-    def dn(self, band: str) -> tuple[np.ndarray, object]:
+    def dn(self, band: str) -> tuple[np.ndarray, Affine]:
         """Digital numbers (uint16) of a band and their transform."""
         res = RESOLUTION[band]
         left, bottom, right, top = self.bounds
@@ -84,6 +92,7 @@ class SyntheticProduct:
         return dn, Affine(res, 0, left, 0, -res, top)
 
     def valid_area(self) -> shapely.Polygon:
+        """Where the product has data, in EPSG:32632 metres."""
         left, bottom, right, top = self.bounds
         if self.nodata_west_of is not None:
             left = max(left, self.nodata_west_of)
@@ -112,6 +121,7 @@ class SyntheticProduct:
         return out
 
     def metadata_xml(self) -> str:
+        """``MTD_MSIL2A.xml``, reduced to the baseline, quantification and offsets a reader needs."""
         baseline = re.search(r"_N(\d{2})(\d{2})_", self.name)
         text = f"{baseline.group(1)}.{baseline.group(2)}" if baseline else "99.99"
         offsets = ""
@@ -139,7 +149,7 @@ class SyntheticProduct:
                 archive.writestr(f"{self.name}/{path}", content)
         return buffer.getvalue()
 
-    def upload(self, fs, bucket: str = "eodata") -> str:
+    def upload(self, fs: AbstractFileSystem, bucket: str = "eodata") -> str:
         """Put the .SAFE folder where its S3Path says; returns the S3Path (``/eodata/...``)."""
         s3_path = (
             f"/{bucket}/Sentinel-2/MSI/L2A/{self.start[:4]}/{self.start[5:7]}/{self.start[8:10]}/{self.name}"
@@ -149,7 +159,7 @@ class SyntheticProduct:
         return s3_path
 
 
-def _raster_bytes(dn: np.ndarray, transform, jp2: bool) -> bytes:
+def _raster_bytes(dn: np.ndarray, transform: Affine, jp2: bool) -> bytes:
     height, width = dn.shape
     profile = {
         "width": width,

@@ -17,6 +17,7 @@ Both need a valid bearer token; errors use Sentinel Hub's ``{"error": {...}}`` s
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ import shapely
 from affine import Affine
 from rasterio.io import MemoryFile
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -38,7 +40,9 @@ _CRS = re.compile(r"^http://www\.opengis\.net/def/crs/(?:EPSG/0/(\d+)|OGC/1\.3/C
 _SAMPLE_TYPES = {"AUTO": "uint8", "UINT8": "uint8", "UINT16": "uint16", "FLOAT32": "float32"}
 
 
-def stac_item(item_id: str, footprint, when: str, cloud_cover: float) -> dict[str, Any]:
+def stac_item(
+    item_id: str, footprint: BaseGeometry | Mapping[str, Any], when: str, cloud_cover: float
+) -> dict[str, Any]:
     """A STAC item like those of the Sentinel Hub catalog (footprint in lon/lat)."""
     geometry = footprint if hasattr(footprint, "geom_type") else shape(footprint)
     return {
@@ -84,6 +88,7 @@ class SentinelHub:
         self.processed: list[dict[str, Any]] = []
 
     async def search(self, request: Request) -> Response:
+        """Catalog search: the items over a box and time range, under a cloud cover, paged by ``next``."""
         if not self.issuer.check(request.headers.get("authorization")):
             return _error(401, "Invalid or expired token", "COMMON_UNAUTHORIZED")
         body = await request.json()
@@ -132,6 +137,7 @@ class SentinelHub:
         )
 
     async def process(self, request: Request) -> Response:
+        """Processing API: a synthetic GeoTIFF of the requested box, size and sample type."""
         if not self.issuer.check(request.headers.get("authorization")):
             return _error(401, "Invalid or expired token", "COMMON_UNAUTHORIZED")
         try:
@@ -197,6 +203,7 @@ class SentinelHub:
         return Response(content, media_type="image/tiff")
 
     def app(self) -> Starlette:
+        """The ASGI app of the Catalog and Processing APIs."""
         return Starlette(
             routes=[
                 Route(CATALOG_PATH, self.search, methods=["POST"]),
