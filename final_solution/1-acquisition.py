@@ -35,8 +35,9 @@ import pandas as pd
 
 from landcover.bands import BANDS, band_index
 from landcover.config import data_root
-from landcover.data import exists, image_path, open_raster, read_tile
+from landcover.data import image_path, read_tile
 from landcover.exercises import ___, check
+from landcover.storage import exists, open_raster
 
 TILE = ("LU000", 2024, "4042000_2951690_0_637")  # NUTS3 region, year, file name
 tile_path = image_path(*TILE)
@@ -254,10 +255,10 @@ from landcover.data import (
     label_path,
     list_regions,
     load_nuts3,
-    open_binary,
     parse_tile_name,
     region_table,
 )
+from landcover.storage import open_binary
 
 # %% [markdown]
 # ### The NUTS hierarchy
@@ -523,7 +524,7 @@ tile_map
 
 # %% acq-labels-setup
 from landcover.classes import class_table
-from landcover.data import read_bytes
+from landcover.storage import read_bytes
 from landcover.viz import class_summary, classes_present, show_classes
 
 # %% [markdown]

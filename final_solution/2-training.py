@@ -41,8 +41,9 @@ from torch.utils.data import DataLoader
 
 from landcover.classes import CLASSES, CLASS_COLOURS, N_CLASSES
 from landcover.config import data_root, project_root
-from landcover.data import exists, read_tile
+from landcover.data import read_tile
 from landcover.exercises import ___, check
+from landcover.storage import exists
 from landcover.training.loop import configure_threads, resolve_device
 from landcover.viz import class_legend, show_classes, show_rgb, true_colour
 

@@ -41,16 +41,10 @@ import requests
 from rasterio.io import MemoryFile
 
 from landcover.config import online_allowed
-from landcover.data import (
-    geocode,
-    get_file_system,
-    label_path,
-    load_label,
-    tile_bounds_from_name,
-    write_bytes_atomic,
-)
+from landcover.data import geocode, label_path, load_label, tile_bounds_from_name
 from landcover.exercises import ___, check
 from landcover.sources import cdse_auth, clcplus, odata, sentinelhub
+from landcover.storage import get_file_system, write_bytes_atomic
 
 ONLINE = online_allowed()
 TILE = ("LU000", 2021, "4042000_2944190_0_712")  # region, year, stem: three tiles south of chapter 1's

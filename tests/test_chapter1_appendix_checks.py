@@ -13,7 +13,8 @@ import requests
 from rasterio.io import MemoryFile
 
 from landcover.classes import remap_raw_clcplus
-from landcover.data import geocode, label_path, tile_bounds_from_name, write_bytes_atomic
+from landcover.data import geocode, label_path, tile_bounds_from_name
+from landcover.storage import write_bytes_atomic
 from landcover.exercises import evaluate
 from landcover.exercises.source_apis import APPENDIX_TILE
 from landcover.sources import cdse_auth, clcplus, odata, sentinelhub

@@ -52,7 +52,8 @@ def stretch(chw: np.ndarray, q: float = 98) -> np.ndarray:
 
 
 def test_false_colour(tile: dict[str, Any]) -> None:
-    from landcover.data import image_path, open_raster
+    from landcover.data import image_path
+    from landcover.storage import open_raster
 
     with open_raster(image_path("LU000", 2024, STEM)) as src:
         profile = src.profile
@@ -164,7 +165,8 @@ def test_find_region(root: Any) -> None:
 def test_find_tile(root: Any) -> None:
     import pandas as pd
 
-    from landcover.data import index_path, open_binary
+    from landcover.data import index_path
+    from landcover.storage import open_binary
 
     _, point, code, _, _ = region_answer()
     with open_binary(index_path(code, 2024)) as handle:
@@ -366,7 +368,8 @@ def test_label_map(root: Any) -> None:
 def test_label(root: Any) -> None:
     import io
 
-    from landcover.data import image_path, label_path, read_bytes
+    from landcover.data import image_path, label_path
+    from landcover.storage import read_bytes
 
     path = label_path("LU000", 2021, STEM)
     label = np.load(io.BytesIO(read_bytes(path)))

@@ -9,7 +9,8 @@ import pytest
 import rasterio
 from tests.support.tiny_data import FIRST_STEM, write_corrupt_tif, write_tile
 
-from landcover.data import DataFileError, get_satellite_image, open_raster, read_tile
+from landcover.data import DataFileError, get_satellite_image, read_tile
+from landcover.storage import open_raster
 from landcover.data.paths import tile_bounds_from_name
 
 RELATIVE = f"LU000/2021/{FIRST_STEM}.tif"

@@ -1,5 +1,6 @@
 """Data access for the book: tiles, labels, tile indexes, regions, NUTS3 outlines, geocoding.
 
+File access itself (local, HTTPS, S3; atomic writes) is :mod:`landcover.storage`.
 Every function reads under the active data root (:func:`landcover.config.data_root`):
 a local folder (the synthetic data by default), an ``https://`` base or an
 ``s3://`` base, so chapters run unchanged on the synthetic data and on the real bucket.
@@ -49,19 +50,6 @@ from landcover.errors import (
     PointOutsideTilesError,
     RegionNotFoundError,
 )
-from landcover.storage import (
-    exists,
-    gdal_env,
-    gdal_path,
-    get_file_system,
-    list_dirs,
-    list_names,
-    open_binary,
-    open_raster,
-    read_bytes,
-    read_text,
-    write_bytes_atomic,
-)
 
 __all__ = [
     "DataFileError",
@@ -80,12 +68,8 @@ __all__ = [
     "YEARS",
     "available_years",
     "clear_tile_index_cache",
-    "exists",
     "find_tile_at",
-    "gdal_env",
-    "gdal_path",
     "geocode",
-    "get_file_system",
     "get_satellite_image",
     "image_path",
     "images_prefix",
@@ -93,8 +77,6 @@ __all__ = [
     "label_path",
     "label_path_for_image",
     "labels_prefix",
-    "list_dirs",
-    "list_names",
     "list_regions",
     "load_label",
     "load_normalization",
@@ -105,15 +87,10 @@ __all__ = [
     "nuts3_at",
     "nuts_file_path",
     "offline_lookup",
-    "open_binary",
-    "open_raster",
     "parse_tile_name",
-    "read_bytes",
-    "read_text",
     "read_tile",
     "region_table",
     "resolve",
     "split_tile_path",
     "tile_bounds_from_name",
-    "write_bytes_atomic",
 ]

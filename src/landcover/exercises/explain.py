@@ -55,7 +55,8 @@ _LIKELY: dict[str, tuple[LikelyError, ...]] = {}
 
 def likely_errors(exercise: str, *errors: LikelyError) -> None:
     """Declare the errors ``exercise`` usually meets (in the chapter's check module)."""
-    _LIKELY[exercise] = _LIKELY.get(exercise, ()) + tuple(errors)
+    if errors:
+        _LIKELY[exercise] = _LIKELY.get(exercise, ()) + tuple(errors)
 
 
 def explanation_for(exercise: str, error: BaseException) -> str | None:

@@ -112,7 +112,7 @@ def check_clcplus(params: object, raw: object, api_label: object) -> None:
 )
 def check_write_label(target: object, api_label: object) -> None:
     """target: where the label was written (local or s3://); api_label: what was written."""
-    from landcover.data import exists, read_bytes
+    from landcover.storage import exists, read_bytes
 
     if not isinstance(target, (str, os.PathLike)):
         raise Hint(f"`target` should be a location (text), but it is a {type(target).__name__}.")
