@@ -26,6 +26,7 @@ CHAPTER_MODULES = (
     "landcover.exercises.acquisition",
     "landcover.exercises.source_apis",
     "landcover.exercises.training",
+    "landcover.exercises.inference",
 )
 
 Status = Literal["correct", "incorrect", "not attempted"]

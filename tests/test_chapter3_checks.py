@@ -1,0 +1,107 @@
+"""The checks of chapter 3 accept the chapter's solutions and name the usual mistakes.
+
+They run on the synthetic data with the pre-trained model published under it (``make model``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from landcover.exercises import evaluate
+
+
+@pytest.fixture(scope="module")
+def chapter(synthetic_dir: Path) -> dict:
+    from landcover.data import label_path, load_label, read_tile
+    from landcover.inference import load_model, load_params, published_model_location
+
+    try:
+        published = published_model_location(str(synthetic_dir))
+    except FileNotFoundError:
+        pytest.skip("no pre-trained model under the synthetic data: run `make model`")
+    loaded = load_model(published.model_location)
+    tile = read_tile("LU000", 2024, "4042000_2951690_0_637")
+    return {
+        "published": published,
+        "params": load_params(published.params_location),
+        "loaded": loaded,
+        "tile": tile,
+        "tile_2021": read_tile("LU000", 2021, "4042000_2951690_0_637"),
+        "label": load_label(label_path("LU000", 2021, "4042000_2951690_0_637")),
+    }
+
+
+def test_load(chapter: dict) -> None:
+    assert evaluate("inf-load", chapter["params"], chapter["loaded"]).passed
+    text = Path(chapter["published"].params_location).read_text()
+    assert "is text" in evaluate("inf-load", text, chapter["loaded"]).message
+    as_tuple = (chapter["loaded"].model, chapter["loaded"].params)
+    assert "what the package's loader returns" in evaluate("inf-load", chapter["params"], as_tuple).message
+
+
+def test_steps(chapter: dict) -> None:
+    from landcover.inference import logits_to_labels, model_logits, preprocess
+
+    loaded, array = chapter["loaded"], chapter["tile"]["array"]
+    batch = preprocess(array, loaded.params)
+    logits = model_logits(loaded.model, batch)
+    classes = logits_to_labels(logits[0], array.shape[1:])
+    assert evaluate("inf-steps", batch, logits, classes).passed
+    assert "k + 1" in evaluate("inf-steps", batch, logits, classes - 1).message
+    coarse = (logits[0].argmax(axis=0) + 1).astype(np.uint8)
+    assert "quarter of the network's size" in evaluate("inf-steps", batch, logits, coarse).message
+    raw = array[None].astype(np.float32)
+    assert "500-pixel" in evaluate("inf-steps", raw, logits, classes).message
+    assert "three axes" in evaluate("inf-steps", batch[0], logits, classes).message
+    # Upsampling the chosen classes instead of the scores: staircase borders.
+    blocky = np.kron(coarse, np.ones((2, 2), dtype=np.uint8))
+    assert "upsample the logits" in evaluate("inf-steps", batch, logits, blocky).message
+
+
+def test_predict(chapter: dict) -> None:
+    from landcover.inference import predict
+
+    result = predict(chapter["tile"], chapter["loaded"])
+    assert evaluate("inf-predict", result).passed
+    assert "k + 1" in evaluate("inf-predict", {"mask": result["mask"] - 1}).message
+    assert "dictionary holding a `mask`" in evaluate("inf-predict", result["mask"]).message
+
+
+def test_windows() -> None:
+    def right(length, size, overlap):
+        if length <= size:
+            return [0]
+        return list(range(0, length - size, size - overlap)) + [length - size]
+
+    def no_edge_window(length, size, overlap):
+        return list(range(0, max(length - size, 0) + 1, size - overlap))
+
+    def past_the_edge(length, size, overlap):
+        return list(range(0, length, size - overlap))
+
+    assert evaluate("inf-windows", right).passed
+    assert "in no window" in evaluate("inf-windows", no_edge_window).message
+    assert "past the edge" in evaluate("inf-windows", past_the_edge).message
+
+
+def test_agreement(chapter: dict) -> None:
+    from landcover.inference import predict
+
+    predicted = predict(chapter["tile_2021"], chapter["loaded"])["mask"]
+    label = chapter["label"]
+    valid = label > 0
+    overall = float(np.mean(predicted[valid] == label[valid]))
+    producers = pd.Series({int(k): float(np.mean(predicted[valid & (label == k)] == k)) for k in np.unique(label[valid])})
+    users = pd.Series({int(k): float(np.mean(label[valid & (predicted == k)] == k)) for k in np.unique(predicted[valid])})
+    assert evaluate("inf-agreement", overall, producers, users).passed
+    if (~valid).any():
+        everywhere = float(np.mean(predicted == label))
+        assert "no-data pixels" in evaluate("inf-agreement", everywhere, producers, users).message
+    assert "percentage" in evaluate("inf-agreement", 100 * overall, producers, users).message
+    common = sorted(set(producers.index) & set(users.index))
+    result = evaluate("inf-agreement", overall, users[common].reindex(producers.index).fillna(0), users)
+    assert not result.passed
