@@ -78,6 +78,18 @@ with open_raster(tile_path) as src:
 
 print("one band:", nir.shape, "| all bands:", everything.shape)
 
+# %% acq-pixel-centre
+from rasterio.transform import xy
+
+with open_raster(tile_path) as src:
+    tile_transform = src.transform
+
+row, col = 100, 40
+x_centre, y_centre = tile_transform @ (col + 0.5, row + 0.5)
+print(f"pixel (row {row}, col {col}): centre at x = {x_centre:,.0f} m, y = {y_centre:,.0f} m (EPSG:3035)")
+x_xy, y_xy = xy(tile_transform, row, col)  # rasterio's helper: the centre by default
+print(f"rasterio.transform.xy gives the same: ({float(x_xy):,.0f}, {float(y_xy):,.0f})")
+
 # %% acq-chw-hwc
 hwc = np.moveaxis(everything, 0, -1)  # band axis from first to last
 print("CHW:", everything.shape, "-> HWC:", hwc.shape)
@@ -473,15 +485,10 @@ for name, ((cx, cy), stretched) in corners.items():
     print(f"{name} corner: a stretched image draws it {metres:.0f} m ({metres / 10:.0f} pixels) away")
 
 # %% acq-tile-map-imports
-from landcover.webmaps import (
-    WarpedRaster,
-    add_image_layer,
-    add_outline,
-    add_title,
-    finish_map,
-    new_map,
-    rgba_image,
-)
+import folium
+from rasterio.transform import array_bounds
+
+from landcover.webmaps import add_title, rgba_image
 
 # %% [markdown]
 # **Exercise 1.8: The tile on a web map**
@@ -492,7 +499,6 @@ dst_transform, dst_width, dst_height = calculate_default_transform(
     tile["crs"], "EPSG:4326", width, height, *tile["bounds"]
 )
 rgb_wgs84 = np.full((3, dst_height, dst_width), np.nan, dtype=np.float32)
-method = Resampling.bilinear
 reproject(
     source=rgb_data.astype(np.float32),
     destination=rgb_wgs84,
@@ -501,22 +507,26 @@ reproject(
     dst_transform=dst_transform,
     dst_crs="EPSG:4326",
     dst_nodata=np.nan,
-    resampling=method,
+    resampling=Resampling.bilinear,
 )
 
-warped = WarpedRaster(rgb_wgs84, dst_transform)
-picture = rgba_image(percentile_stretch(chw_to_hwc(rgb_wgs84)), warped.valid)
-tile_map = new_map(warped.bounds)
-add_image_layer(tile_map, picture, warped, "Sentinel-2 true colour")
-add_outline(tile_map, tile_box, tile["crs"], "Tile outline", tooltip=f"Tile {TILE[2]}")
+west, south, east, north = array_bounds(dst_height, dst_width, dst_transform)
+picture = rgba_image(percentile_stretch(chw_to_hwc(rgb_wgs84)))  # (rows, cols, 4): transparent where NaN
+tile_map = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=14)
+folium.raster_layers.ImageOverlay(
+    image=picture,
+    bounds=[[south, west], [north, east]],
+    name="Sentinel-2 true colour",
+).add_to(tile_map)
+folium.GeoJson(tile_gdf_wgs84, name="Tile outline", tooltip=f"Tile {TILE[2]}").add_to(tile_map)
 add_title(tile_map, f"True colour, {TILE[0]} {TILE[1]}, reprojected to WGS84 — {DATA_NOTE}")
-finish_map(tile_map)
+folium.LayerControl().add_to(tile_map)
 
 check("acq-tile-map", rgb_wgs84, dst_transform, tile_map)
 
 # %% acq-tile-map-show
 print(f"grid: {dst_height} x {dst_width} cells of {dst_transform.a:.6f}° x {-dst_transform.e:.6f}°; "
-      f"{100 * (1 - warped.valid.mean()):.0f} % of them (the corners) are empty")
+      f"{100 * np.isnan(rgb_wgs84).any(axis=0).mean():.0f} % of them (the corners) are empty")
 tile_map
 
 # %% [markdown]
@@ -631,7 +641,10 @@ plt.show()
 from landcover.webmaps import (
     add_class_legend,
     add_class_tooltips,
+    add_image_layer,
     class_rgba,
+    finish_map,
+    new_map,
     reproject_to_wgs84,
     wgs84_grid,
 )

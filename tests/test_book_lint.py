@@ -56,7 +56,10 @@ numbers = [1, 2, 3]
 :::
 
 ::: {.callout-tip collapse="true" title="Hints"}
+- Python adds up the items of a list for you.
+::: {.callout-tip collapse="true" title="More hints: the names to use"}
 - `sum` takes a list.
+:::
 :::
 
 ```{python}
@@ -66,6 +69,8 @@ numbers = [1, 2, 3]
 total = ___  # TODO: the sum of numbers
 check("demo-sum", total)
 ```
+
+**Expected result.** The check passes; `total` is 6.
 
 ::: {.callout-note .solution collapse="true" title="Solution: sum of a list"}
 ```{python}
@@ -122,6 +127,10 @@ def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
 
 
+MORE_HINTS = '::: {.callout-tip collapse="true" title="More hints: the names to use"}\n- `sum` takes a list.\n:::\n'
+HINTS = '::: {.callout-tip collapse="true" title="Hints"}\n- Python adds up the items of a list for you.\n' + MORE_HINTS + ":::\n"
+assert HINTS in GOOD
+
 # (description, old text, new text, expected message, line marker in the bad text or None)
 BAD_CASES = [
     ("unclosed div", "- `sum` takes a list.\n:::\n", "- `sum` takes a list.\n", "is never closed", None),
@@ -135,10 +144,53 @@ BAD_CASES = [
     ("no steps", "**Steps.**\n", "", "no **Steps.** list", "callout-caution"),
     (
         "no hints",
-        '::: {.callout-tip collapse="true" title="Hints"}\n- `sum` takes a list.\n:::\n',
+        HINTS,
         "",
         "no hints callout",
         "callout-caution",
+    ),
+    (
+        "one level of hints",
+        MORE_HINTS,
+        "",
+        'the hints need a second level: nest a collapsed callout whose title starts with "More hints"',
+        'title="Hints"',
+    ),
+    (
+        "second level not titled More hints",
+        'title="More hints: the names to use"',
+        'title="Names"',
+        "the hints need a second level",
+        'title="Hints"',
+    ),
+    (
+        "second level open",
+        '{.callout-tip collapse="true" title="More hints',
+        '{.callout-tip title="More hints',
+        'the "More hints" callout must have collapse="true"',
+        "More hints",
+    ),
+    ("hint gives the answer", "- `sum` takes a list.", "- `sum(numbers)` is the answer.", "is an answer of the solution, verbatim", "sum(numbers)` is"),
+    (
+        "no expected result",
+        "**Expected result.** The check passes; `total` is 6.\n",
+        "",
+        "no **Expected result.** paragraph between the template and the solution",
+        "callout-caution",
+    ),
+    (
+        "expected result not a paragraph of its own",
+        "**Expected result.** The check passes",
+        "The result: **Expected result.** The check passes",
+        "no **Expected result.** paragraph",
+        "callout-caution",
+    ),
+    (
+        "expected result after the solution",
+        "**Expected result.** The check passes; `total` is 6.\n",
+        "",
+        "must stand between the template cell and the solution callout",
+        "Expected result",
     ),
     ("hints open", '{.callout-tip collapse="true" title="Hints"}', '{.callout-tip title="Hints"}', 'hints callout must have collapse="true"', "callout-tip"),
     ("template label", "#| label: demo-sum-template", "#| label: demo-total-template", "template label must be demo-sum-template", "demo-total-template"),
@@ -177,6 +229,8 @@ BAD_CASES = [
 def test_each_rule(tmp_path: Path, old: str, new: str, expected: str, marker: str | None) -> None:
     assert old in GOOD
     bad = GOOD.replace(old, new, 1)
+    if expected.startswith("must stand between"):  # the paragraph moved below the solution callout
+        bad = bad.replace("\n@cau-demo-sum feeds", "\n**Expected result.** The check passes.\n\n@cau-demo-sum feeds", 1)
     errors = lint(tmp_path, bad)
     hits = [e for e in errors if expected in e.message]
     assert hits, f"expected {expected!r}; got:\n{messages(errors)}"
@@ -186,7 +240,7 @@ def test_each_rule(tmp_path: Path, old: str, new: str, expected: str, marker: st
 
 
 def test_order_of_parts(tmp_path: Path) -> None:
-    hints = '::: {.callout-tip collapse="true" title="Hints"}\n- `sum` takes a list.\n:::\n\n'
+    hints = HINTS + "\n"
     template_start = GOOD.index("```{python}\n#| label: demo-sum-template")
     template_end = GOOD.index("```\n", template_start + 10) + 4
     template = GOOD[template_start:template_end]

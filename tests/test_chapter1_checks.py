@@ -289,6 +289,30 @@ def build_map(rgb_wgs84: np.ndarray, transform: Any, stretched_over: Any = None,
     return finish_map(m) if control else m
 
 
+def folium_map(rgb_wgs84: np.ndarray, transform: Any, corners_lon_first: bool = False) -> Any:
+    """The map as the chapter's solution builds it, with folium's own calls."""
+    import folium
+    from rasterio.transform import array_bounds
+
+    from landcover.viz import chw_to_hwc, percentile_stretch
+    from landcover.webmaps import rgba_image
+
+    west, south, east, north = array_bounds(*rgb_wgs84.shape[1:], transform)
+    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=14)
+    corners = [[west, south], [east, north]] if corners_lon_first else [[south, west], [north, east]]
+    picture = rgba_image(percentile_stretch(chw_to_hwc(rgb_wgs84)))
+    folium.raster_layers.ImageOverlay(image=picture, bounds=corners, name="Sentinel-2 true colour").add_to(m)
+    folium.LayerControl().add_to(m)
+    return m
+
+
+def test_tile_map_built_with_folium(tile: dict[str, Any]) -> None:
+    rgb_wgs84, transform = warp(tile, Resampling.bilinear)
+    assert evaluate("acq-tile-map", rgb_wgs84, transform, folium_map(rgb_wgs84, transform)).passed
+    swapped = folium_map(rgb_wgs84, transform, corners_lon_first=True)
+    assert_hint(evaluate("acq-tile-map", rgb_wgs84, transform, swapped), "latitude first")
+
+
 def test_tile_map(tile: dict[str, Any]) -> None:
     rgb_wgs84, transform = warp(tile, Resampling.bilinear)
     good_map = build_map(rgb_wgs84, transform)

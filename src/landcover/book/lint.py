@@ -119,6 +119,38 @@ def template_consistency(template: str, solution: str) -> tuple[int, str] | None
     return None
 
 
+def answer_expressions(template: str, solution: str) -> set[str]:
+    """What the solution writes in place of the template's blanks, whitespace removed.
+
+    Each solution line that the template does not hold, and the right-hand side of
+    its assignment or keyword argument (``x = <answer>``, ``name=<answer>,``); very
+    short pieces (a digit, ``0``) are left out.
+    """
+    given = {_normalise(line) for _, line in code_lines(template)}
+    solved = [_normalise(line) for _, line in code_lines(solution)]
+    found: set[str] = set()
+    for _, line in code_lines(solution):
+        if _normalise(line) in given:
+            continue
+        text = line.strip().rstrip(",").strip()
+        found.add(_normalise(text))
+        assigned = re.match(r"^[\w\[\]\"'.,\s()*]+?(?<![=!<>])=(?!=)(?P<value>.+)$", text)
+        if assigned:
+            found.add(_normalise(assigned.group("value")))
+    # What fills each blank: the template line with its blanks as wildcards, matched against the solution.
+    for _, line in code_lines(template):
+        pieces = re.split(r"(?<!\w)___(?!\w)", _normalise(line))
+        if len(pieces) < 2:
+            continue
+        pattern = re.compile("^" + "(.+?)".join(re.escape(piece) for piece in pieces) + "$")
+        for candidate in solved:
+            filled = pattern.match(candidate)
+            if filled:
+                found.update(group.rstrip(",") for group in filled.groups())
+                break
+    return {piece for piece in found if len(piece) >= 3}
+
+
 def _strip_inline_code(line: str) -> str:
     return _INLINE_CODE_RE.sub(lambda m: " " * len(m.group(0)), line)
 
@@ -230,14 +262,15 @@ class _Linter:
                 self.error(doc, div.line, f"exercise {eid}: no **Steps.** list")
             if ex.hints is None:
                 self.error(doc, div.line, f"exercise {eid}: no hints callout (.callout-tip title=\"Hints\")")
-            elif ex.hints.attrs.values.get("collapse") != "true":
-                self.error(doc, ex.hints.line, f"exercise {eid}: the hints callout must have collapse=\"true\"")
+            else:
+                self.hint_rules(doc, ex, eid)
             if ex.template is None:
                 self.error(doc, div.line, f"exercise {eid}: no template cell (label: {eid}-template)")
             else:
                 self.template_rules(doc, ex.template, eid)
             for extra in ex.extra_templates:
                 self.error(doc, extra.line, f"exercise {eid}: a second template cell ({extra.label})")
+            self.expected_result_rules(doc, ex, eid)
             if ex.solution_div is None:
                 self.error(doc, div.line, f"exercise {eid}: no solution callout (.callout-note .solution)")
             else:
@@ -266,6 +299,55 @@ class _Linter:
                 for named in check_calls(line):
                     if named not in ids_here:
                         self.error(doc, cell.code_line + offset, f"check({named!r}) names no exercise of this chapter")
+
+    def hint_rules(self, doc: QmdDocument, ex: Any, eid: str) -> None:
+        """Two levels of hints (the idea, then the names to use), neither giving an answer verbatim."""
+        if ex.hints.attrs.values.get("collapse") != "true":
+            self.error(doc, ex.hints.line, f"exercise {eid}: the hints callout must have collapse=\"true\"")
+        if ex.more_hints is None:
+            self.error(
+                doc,
+                ex.hints.line,
+                f"exercise {eid}: the hints need a second level: nest a collapsed callout whose title starts "
+                "with \"More hints\" (the names to use) inside the Hints callout",
+            )
+        elif ex.more_hints.attrs.values.get("collapse") != "true":
+            self.error(doc, ex.more_hints.line, f"exercise {eid}: the \"More hints\" callout must have collapse=\"true\"")
+        if ex.template is None or ex.solution is None:
+            return
+        answers = answer_expressions(ex.template.source, ex.solution.source)
+        for block in ex.hint_texts:
+            for offset, line in enumerate(block.lines):
+                for match in _INLINE_CODE_RE.finditer(line):
+                    span = match.group(0).strip("`").strip()
+                    if _normalise(span) in answers:
+                        self.error(
+                            doc,
+                            block.line + offset,
+                            f"exercise {eid}: the hint `{span}` is an answer of the solution, verbatim; give the "
+                            "idea or the names to use, not the expression",
+                        )
+
+    def expected_result_rules(self, doc: QmdDocument, ex: Any, eid: str) -> None:
+        """A paragraph ``**Expected result.**`` stands between the template and the solution."""
+        line = ex.expected_line
+        if line is None:
+            self.error(
+                doc,
+                ex.callout.line,
+                f"exercise {eid}: no **Expected result.** paragraph between the template and the solution "
+                "(what a correct answer prints or shows)",
+            )
+            return
+        after_template = ex.template is None or line > ex.template.end_line
+        before_solution = ex.solution_div is None or line < ex.solution_div.line
+        if not (after_template and before_solution):
+            self.error(
+                doc,
+                line,
+                f"exercise {eid}: the **Expected result.** paragraph must stand between the template cell "
+                "and the solution callout",
+            )
 
     def template_rules(self, doc: QmdDocument, cell: Cell, eid: str) -> None:
         if cell.label != f"{eid}-template":

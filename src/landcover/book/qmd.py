@@ -122,6 +122,11 @@ class Div:
         return self.callout_type == "tip" and self.title.strip().lower().startswith("hint")
 
     @property
+    def is_more_hints(self) -> bool:
+        """The second level of hints: a tip callout whose title starts with "More hints"."""
+        return self.callout_type == "tip" and self.title.strip().lower().startswith("more hints")
+
+    @property
     def is_exercise(self) -> bool:
         """An exercise is a caution callout (see DESIGN section 4)."""
         return self.callout_type == "caution" and not self.is_solution
@@ -517,14 +522,25 @@ def _describe(div: Div) -> str:
 # --- Exercises ---------------------------------------------------------------------------------
 
 _CHECK_CALL_RE = re.compile(r"""\bcheck\(\s*["']([^"']+)["']""")
+#: The paragraph that follows a template and says what a correct answer prints or shows.
+EXPECTED_RESULT_RE = re.compile(r"^\s*\*\*Expected result\.\*\*")
 
 
 @dataclass
 class Exercise:
-    """One exercise: the callout, then its hints, template, solution (DESIGN section 4)."""
+    """One exercise: the callout, then its hints, template, expected result, solution (DESIGN sections 4, 8).
+
+    ``more_hints`` is the second level of hints, a callout nested in ``hints``;
+    ``expected_line`` the line of the first paragraph starting ``**Expected result.**``
+    found after the exercise callout (outside it); ``hint_texts`` the text blocks of both
+    levels of hints.
+    """
 
     callout: Div
     hints: Div | None = None
+    more_hints: Div | None = None
+    expected_line: int | None = None
+    hint_texts: list[Text] = field(default_factory=list)
     template: Cell | None = None
     solution_div: Div | None = None
     solution_cells: list[Cell] = field(default_factory=list)
@@ -556,6 +572,16 @@ class Exercise:
         return self.solution_cells[0] if self.solution_cells else None
 
 
+def _expected_result_line(block: Text) -> int | None:
+    """The line of a paragraph of ``block`` that starts with ``**Expected result.**`` (None if none does)."""
+    previous = ""
+    for offset, line in enumerate(block.lines):
+        if not previous.strip() and EXPECTED_RESULT_RE.match(line):
+            return block.line + offset
+        previous = line
+    return None
+
+
 def check_calls(source: str) -> list[str]:
     """Exercise ids named by ``check("<id>", ...)`` calls in a cell."""
     return _CHECK_CALL_RE.findall(source)
@@ -579,6 +605,13 @@ def exercises(doc: QmdDocument) -> tuple[list[Exercise], list[Problem]]:
                     current.hints = div
                 else:
                     problems.append(Problem(div.line, f"exercise {current.id} has a second hints callout"))
+            elif current is not None and current.hints is not None and div.is_more_hints and any(
+                a is current.hints for a in div.ancestors()
+            ):
+                if current.more_hints is None:
+                    current.more_hints = div
+                else:
+                    problems.append(Problem(div.line, f"exercise {current.id} has a second \"More hints\" callout"))
             elif div.is_solution:
                 if current is None:
                     problems.append(Problem(div.line, "solution callout comes before any exercise"))
@@ -591,6 +624,12 @@ def exercises(doc: QmdDocument) -> tuple[list[Exercise], list[Problem]]:
             current.goal = current.goal or bool(re.search(r"\*\*Goal\.?\*\*", body))
             if re.search(r"\*\*Steps\.?\*\*", body) and re.search(r"^\s*(?:\d+[.)]|[-*+])\s+\S", body, re.M):
                 current.steps = True
+        elif isinstance(block, Text) and current is not None:
+            inside = [block.parent, *block.parent.ancestors()] if block.parent is not None else []
+            if current.hints is not None and any(d is current.hints for d in inside):
+                current.hint_texts.append(block)
+            elif current.expected_line is None and not any(d is current.callout or d.is_solution for d in inside):
+                current.expected_line = _expected_result_line(block)
         elif isinstance(block, Cell) and block.executable:
             label = block.label
             if block.in_solution:

@@ -717,7 +717,7 @@ def _map_parts(value: object, name: str) -> dict[str, list[Any]]:
         raise Hint(f"`{name}` has no image layer: add the reprojected image to it.")
     if not parts["controls"]:
         raise Hint(
-            f"`{name}` has no layer control: finish the map with finish_map() (or folium.LayerControl)."
+            f"`{name}` has no layer control: add one, last, so that it lists every layer by its name."
         )
     unnamed = [layer for layer in parts["images"] if layer.layer_name.startswith("image_overlay_")]
     if unnamed:
@@ -823,6 +823,15 @@ def check_tile_map(rgb_wgs84: object, dst_transform: object, tile_map: object) -
                 "the map's image has the tile's own 250 x 250 pixels: it is stretched over the corners, "
                 "not reprojected. Draw `rgb_wgs84`."
             )
+        (south, west), (north, east) = bilinear.folium_bounds
+        for layer in parts["images"]:
+            corners = np.asarray(layer.bounds, dtype=float)
+            swapped = [[west, south], [east, north]]
+            if corners.shape == (2, 2) and np.allclose(corners, swapped, atol=abs(transform.a)):
+                raise Hint(
+                    "the image's corners are given as (longitude, latitude); folium and Leaflet want each "
+                    "corner latitude first, the south-west corner before the north-east one."
+                )
         raise Hint("no image layer of `tile_map` shows `rgb_wgs84` between the corners of its grid.")
     _, pixels = found
     if np.any(pixels[empty, 3] != 0):
