@@ -7,35 +7,80 @@
 - :mod:`~landcover.inference.logits`: the forward pass shared with training
   (:func:`forward_logits`, :func:`model_logits`);
 - :mod:`~landcover.inference.predict`: :func:`predict_tile`, which reproduces a
-  prediction from the parameters and the MLflow model.
+  prediction from the parameters and the MLflow model;
+- :mod:`~landcover.inference.model`: :func:`load_model`, one call for the
+  registry, a model folder or the published layout, returning a
+  :class:`LoadedModel` that knows its ``name`` and ``version``;
+- :mod:`~landcover.inference.windows` and :mod:`~landcover.inference.prediction`:
+  :func:`predict` for images of any size (overlapping, blended windows, batched);
+- :mod:`~landcover.inference.scenes`: :func:`predict_scene` for large rasters, read window by window;
+- :mod:`~landcover.inference.regions`: :func:`predict_region`, every tile of a region
+  and year as one mosaic;
+- :mod:`~landcover.inference.cache`: :class:`PredictionStore`, predictions keyed by
+  model name, model version and image.
 
 Training builds on this package, never the reverse.
 """
 
+from landcover.inference.cache import (
+    PREDICTION_STORE_VARIABLE,
+    CachedPrediction,
+    ModelKey,
+    PredictionStore,
+    model_key,
+    prediction_store_location,
+)
 from landcover.inference.loading import (
+    MODEL_NAME,
     LoadedModel,
     PublishedModel,
     load_published_model,
     published_model_location,
 )
 from landcover.inference.logits import LogitsModel, forward_logits, model_logits
+from landcover.inference.model import load_model
 from landcover.inference.params import PARAM_KEYS, ModelParams, load_params, params_from_run, parse_params
 from landcover.inference.predict import logits_to_labels, predict_tile, preprocess
+from landcover.inference.prediction import ImagePrediction, predict
+from landcover.inference.regions import RegionPrediction, TileEntry, predict_region, region_grid
+from landcover.inference.scenes import ScenePrediction, predict_scene, write_mask_geotiff
+from landcover.inference.windows import PixelWindow, blend_weights, image_windows, window_starts
 
 __all__ = [
+    "MODEL_NAME",
     "PARAM_KEYS",
+    "PREDICTION_STORE_VARIABLE",
+    "CachedPrediction",
+    "ImagePrediction",
     "LoadedModel",
     "LogitsModel",
+    "ModelKey",
     "ModelParams",
+    "PixelWindow",
+    "PredictionStore",
     "PublishedModel",
+    "RegionPrediction",
+    "ScenePrediction",
+    "TileEntry",
+    "blend_weights",
     "forward_logits",
+    "image_windows",
+    "load_model",
     "load_params",
     "load_published_model",
     "logits_to_labels",
+    "model_key",
     "model_logits",
     "params_from_run",
     "parse_params",
+    "predict",
+    "predict_region",
+    "predict_scene",
     "predict_tile",
+    "prediction_store_location",
     "preprocess",
     "published_model_location",
+    "region_grid",
+    "window_starts",
+    "write_mask_geotiff",
 ]

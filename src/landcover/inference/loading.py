@@ -61,16 +61,95 @@ class PublishedModel:
         return join_location(self.location, PARAMS_FILENAME)
 
 
-class LoadedModel(NamedTuple):
-    """A published model ready to predict, with the parameters its predictions need.
+#: Name of the model in the MLflow Model Registry (DESIGN section 5).
+MODEL_NAME = "segmentation-sentinel2-model"
+#: ``version`` of a model whose registry version, run and model id are all unknown.
+UNVERSIONED = "unversioned"
 
-    Unpacks as ``model, params = load_published_model()``. ``model`` is the
-    MLflow pyfunc (``model.predict`` maps a normalised batch to raw logits);
-    ``params`` the checked ``params.json``.
-    """
+
+class _ModelAndParams(NamedTuple):
+    """The two items a :class:`LoadedModel` unpacks to."""
 
     model: LogitsModel
     params: ModelParams
+
+
+class LoadedModel(_ModelAndParams):
+    """A model ready to predict, with the parameters its predictions need and its identity.
+
+    Unpacks as ``model, params = load_model()`` (a two-item tuple, as before).
+    ``model`` is the MLflow pyfunc (``model.predict`` maps a normalised batch
+    to raw logits); ``params`` the checked ``params.json``.
+
+    The identity says which model made a prediction, so a cache never serves
+    one model's prediction for another's:
+
+    - ``name``: the registered model name (``segmentation-sentinel2-model``);
+    - ``version``: the registry version (``"1"``) when known, else the MLflow
+      run id, else the logged model id;
+    - ``run_id`` / ``model_id``: the MLflow run that logged the model and
+      MLflow's id of the logged model (``m-...``), ``None`` when unknown;
+    - ``source``: where it was loaded from (URI, folder or URL).
+    """
+
+    name: str
+    version: str
+    run_id: str | None
+    model_id: str | None
+    source: str
+
+    def __new__(
+        cls,
+        model: LogitsModel,
+        params: ModelParams,
+        *,
+        name: str = MODEL_NAME,
+        version: str | None = None,
+        run_id: str | None = None,
+        model_id: str | None = None,
+        source: str = "",
+    ) -> LoadedModel:
+        """A two-item ``(model, params)`` tuple that also carries the identity fields."""
+        self = super().__new__(cls, model, params)
+        self.name = str(name)
+        self.run_id = str(run_id) if run_id else None
+        self.model_id = str(model_id) if model_id else None
+        self.version = str(version) if version else (self.run_id or self.model_id or UNVERSIONED)
+        self.source = str(source)
+        return self
+
+    @property
+    def cache_version(self) -> str:
+        """The version part of a cache key: ``version`` plus the logged model's id (or run id).
+
+        Two models registered under the same version number in different
+        stores (the synthetic and the real one are both ``1``) still get
+        different keys; the same model reached by its registry URI, its
+        folder or the published layout gets the same one.
+        """
+        unique = self.model_id or self.run_id
+        if unique is None or unique == self.version:
+            return self.version
+        return f"{self.version}-{unique}"
+
+    def _replace(self, **changes: Any) -> LoadedModel:
+        """A copy with some items or identity fields changed (keeps the identity, unlike a plain tuple)."""
+        fields = {
+            "model": self.model, "params": self.params, "name": self.name, "version": self.version,
+            "run_id": self.run_id, "model_id": self.model_id, "source": self.source,
+        }
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise ValueError(f"LoadedModel has no field(s) {sorted(unknown)}")
+        fields.update(changes)
+        model, params = fields.pop("model"), fields.pop("params")
+        return LoadedModel(model, params, **fields)
+
+    def __repr__(self) -> str:
+        return (
+            f"LoadedModel(name={self.name!r}, version={self.version!r}, run_id={self.run_id!r}, "
+            f"module_name={self.params.get('module_name')!r}, source={self.source!r})"
+        )
 
 
 def join_location(base: str, *parts: str) -> str:
@@ -222,4 +301,33 @@ def load_published_model(published: PublishedModel | None = None, *, root: str |
     published = published or published_model_location(root)
     params = load_params(published.params_location)
     folder = published.model_location if not is_remote(published.location) else str(cached_model_folder(published))
-    return LoadedModel(mlflow.pyfunc.load_model(folder), params)
+    model = mlflow.pyfunc.load_model(folder)
+    name, version = MODEL_NAME, None
+    index_root = published_index_root(published.location)
+    index = published_index(index_root) if index_root is not None else None
+    if index and index.get("run_id") == published.run_id:
+        name = str(index.get("model_name") or MODEL_NAME)
+        version = index.get("model_version")
+    return LoadedModel(
+        model, params, name=name, version=str(version) if version not in (None, "") else None,
+        run_id=published.run_id, model_id=logged_model_id(model), source=published.location,
+    )
+
+
+def published_index_root(location: str) -> str | None:
+    """The data root above a published run's ``.../mlflow-artifacts/{exp}/{run}/artifacts`` folder.
+
+    ``None`` when ``location`` is not in that layout (the real bucket's model
+    lives outside the data prefix and has no ``latest.json``).
+    """
+    parts = location.rstrip("/").replace("\\", "/").split("/")
+    if len(parts) >= 5 and parts[-1] == "artifacts" and parts[-4] == PUBLISHED_DIR:
+        root = "/".join(parts[:-4])
+        return root if is_remote(location) else str(Path(location).parents[3])
+    return None
+
+
+def logged_model_id(model: Any) -> str | None:
+    """MLflow's id of a loaded pyfunc's logged model (``m-...``, or the older ``model_uuid``), if it has one."""
+    metadata = getattr(model, "metadata", None)
+    return getattr(metadata, "model_id", None) or getattr(metadata, "model_uuid", None) or None

@@ -39,9 +39,9 @@ def preprocess(image_array: np.ndarray, params: Mapping[str, Any]) -> np.ndarray
     """A tile ``(bands, H, W)`` in reflectance to the model input ``(1, n_bands, H', W')`` float32.
 
     Normalises band by band with the model's statistics (non-finite pixels
-    become 0, the band mean) and resizes with bilinear interpolation
-    (albumentations/OpenCV, as in training) when ``augment_size`` differs from
-    ``tiles_size``.
+    become 0, the band mean) and resizes with bilinear interpolation (OpenCV,
+    the same pixels as albumentations' ``A.Resize`` in training) when
+    ``augment_size`` differs from ``tiles_size``.
 
     Raises
     ------
@@ -52,15 +52,28 @@ def preprocess(image_array: np.ndarray, params: Mapping[str, Any]) -> np.ndarray
     n_bands = int(params["n_bands"])
     if array.ndim != 3 or array.shape[0] < n_bands:
         raise ValueError(f"image_array must have shape (>= {n_bands}, rows, cols), got {array.shape}")
-    normalised = Normalization.from_params(params).apply(array)
-    target = network_size(array.shape[1:], params)
-    if target != tuple(array.shape[1:]):
-        import albumentations as A
-        import cv2
+    out = np.empty((1, n_bands, *network_size(array.shape[1:], params)), dtype=np.float32)
+    preprocess_into(array, params, out[0])
+    return out
 
-        resize = A.Resize(target[0], target[1], interpolation=cv2.INTER_LINEAR)
-        normalised = np.moveaxis(resize(image=np.moveaxis(normalised, 0, -1))["image"], -1, 0)
-    return np.ascontiguousarray(normalised[None], dtype=np.float32)
+
+def preprocess_into(image_array: np.ndarray, params: Mapping[str, Any], out: np.ndarray) -> None:
+    """Write :func:`preprocess` of one image into ``out`` ``(n_bands, H', W')`` float32 (e.g. a batch slot).
+
+    Saves the copy of stacking preprocessed windows into a batch afterwards.
+    Each band is resized on its own with ``cv2.resize`` (bilinear): that is
+    bit for bit what albumentations computes (it feeds OpenCV chunks of
+    bands), without building a transform or transposing the image twice.
+    """
+    normalised = Normalization.from_params(params).apply(np.asarray(image_array))
+    if tuple(out.shape[1:]) == tuple(normalised.shape[1:]):
+        out[...] = normalised
+        return
+    import cv2
+
+    rows, cols = int(out.shape[1]), int(out.shape[2])
+    for band in range(normalised.shape[0]):
+        out[band] = cv2.resize(normalised[band], (cols, rows), interpolation=cv2.INTER_LINEAR)
 
 
 def logits_to_labels(logits: np.ndarray, size: tuple[int, int]) -> np.ndarray:
