@@ -32,7 +32,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from landcover.classes import CLASS_NAMES
+from landcover.classes import CLASS_COLOURS, CLASS_NAMES
 from landcover.config import data_root
 from landcover.data import label_path, load_label, read_tile
 from landcover.exercises import ___, check
@@ -228,3 +228,49 @@ table["share of the label (%)"] = pd.Series(
 )
 table.index = [f"{k} {CLASS_NAMES[k]}" for k in table.index]
 table.round(3)
+
+# %% [markdown]
+# ## A whole region, cached
+
+# %% inf-region-predict
+import time
+
+from landcover.inference import predict_region
+
+REGION = ("BE100", 2024)
+started = time.perf_counter()
+region = predict_region(*REGION, loaded, progress=False)
+first = time.perf_counter() - started
+started = time.perf_counter()
+region = predict_region(*REGION, loaded, progress=False)
+second = time.perf_counter() - started
+from_store = sum(entry["cached"] for entry in region["tiles"])
+print(f"{len(region['tiles'])} tiles -> mosaic {region['mask'].shape} pixels, {region['crs']}")
+print(f"first call {first:.1f} s, second call {second:.2f} s ({from_store} tiles read from the store)")
+print("mosaic transform:", region["transform"])
+
+# %% [markdown]
+# **Exercise 3.6: Class areas of a region**
+
+# %% inf-region-solution
+counts = np.bincount(region["mask"].ravel(), minlength=11)
+pixel_km2 = 10 * 10 / 1e6
+areas = pd.Series(counts[1:] * pixel_km2, index=range(1, 11), name="km²")
+covered_km2 = float(counts[1:].sum() * pixel_km2)
+
+print(f"covered: {covered_km2:.1f} km²")
+check("inf-region", areas, covered_km2)
+
+# %% fig-inf-region
+fig, axes = plt.subplots(1, 2, figsize=(15, 6), gridspec_kw={"width_ratios": [1.3, 1]})
+show_classes(region["mask"], ax=axes[0], bounds=region["bounds"], title=f"Predicted classes, {REGION[0]} {REGION[1]}", legend=False)
+axes[0].xaxis.set_major_locator(plt.MaxNLocator(4))
+present = [k for k in areas.index if areas[k] > 0]
+axes[1].barh([f"{k} {CLASS_NAMES[k]}" for k in present], [areas[k] for k in present],
+             color=[CLASS_COLOURS[k] for k in present], edgecolor="black")
+axes[1].invert_yaxis()
+axes[1].set_xlabel("area (km²)")
+axes[1].set_title("Area per class")
+fig.suptitle(f"A region predicted tile by tile, {REGION[0]} {REGION[1]} — {DATA_NOTE}")
+fig.tight_layout()
+plt.show()

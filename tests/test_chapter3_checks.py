@@ -105,3 +105,17 @@ def test_agreement(chapter: dict) -> None:
     common = sorted(set(producers.index) & set(users.index))
     result = evaluate("inf-agreement", overall, users[common].reindex(producers.index).fillna(0), users)
     assert not result.passed
+
+
+def test_region(chapter: dict) -> None:
+    from landcover.inference import predict_region
+
+    mask = predict_region("BE100", 2024, chapter["loaded"], progress=False)["mask"]
+    counts = np.bincount(mask.ravel(), minlength=11)
+    areas = pd.Series(counts[1:] * 1e-4, index=range(1, 11))
+    covered = float(counts[1:].sum() * 1e-4)
+    assert evaluate("inf-region", areas, covered).passed
+    assert "pixel counts" in evaluate("inf-region", pd.Series(counts[1:], index=range(1, 11)), covered).message
+    assert "hectares" in evaluate("inf-region", areas * 100, covered).message
+    assert "one number" in evaluate("inf-region", areas, areas).message
+    assert not evaluate("inf-region", areas, covered + 1).passed

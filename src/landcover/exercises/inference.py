@@ -288,3 +288,57 @@ def _shares(mapped: np.ndarray, reference: np.ndarray, valid: np.ndarray, classe
         chosen = valid & (reference == k)
         values[k] = float(np.mean(mapped[chosen] == k)) if chosen.any() else float("nan")
     return pd.Series(values, dtype=float)
+
+
+#: The region of the region exercise: BE100 (covered by tiles completely), 2024.
+REGION = ("BE100", 2024)
+#: Area of one 10 m pixel in km².
+PIXEL_KM2 = 1e-4
+
+
+@lru_cache(maxsize=2)
+def _region_counts(root: str) -> np.ndarray:
+    """Pixel counts of class ids 0..10 in the package's mosaic of :data:`REGION` (read from the store)."""
+    from landcover.inference import predict_region
+
+    mask = predict_region(*REGION, _model(root), progress=False, root=root)["mask"]
+    return np.bincount(mask.ravel(), minlength=11)
+
+
+@exercise_check(
+    "inf-region",
+    names=("areas", "covered_km2"),
+    success="Areas per class and covered area of the region's map, in km².",
+    likely=(
+        LikelyError(
+            ValueError,
+            "`np.bincount` counts the values of a flat, one-dimensional array of whole numbers: "
+            "the mosaic is two-dimensional.",
+            contains="1 dimension|one dimension|object too deep|must be 1",
+        ),
+    ),
+)
+def check_region(areas: object, covered_km2: object) -> None:
+    """areas: km² per class 1..10 (pandas Series indexed by class id); covered_km2: km² with a class."""
+    import pandas as pd
+
+    counts = _region_counts(_root())
+    expected = pd.Series(counts[1:] * PIXEL_KM2, index=range(1, 11))
+    if not isinstance(areas, pd.Series):
+        raise Hint(f"`areas` should be a pandas Series indexed by class id, not a {type(areas).__name__}.")
+    got = areas.astype(float).reindex(expected.index)
+    if np.allclose(got, counts[1:], rtol=1e-9):
+        raise Hint("`areas` holds pixel counts: multiply by the area of one pixel in km².")
+    for wrong, unit in ((1e-2, "hectares"), (100.0, "m²")):
+        if np.allclose(got, counts[1:] * wrong, rtol=1e-9):
+            raise Hint(f"`areas` looks like {unit}: one 10 m pixel is 100 m², and 1 km² is 1,000,000 m².")
+    if not np.allclose(got, expected, rtol=1e-6, atol=1e-9):
+        raise Hint("`areas` differs from the pixel counts of the mosaic times the pixel area.")
+    try:
+        covered = float(covered_km2)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise Hint(f"`covered_km2` should be one number, not a {type(covered_km2).__name__}.") from None
+    if abs(covered - counts.sum() * PIXEL_KM2) < 1e-9 and counts[0] > 0:
+        raise Hint("`covered_km2` counts the pixels of class 0 (no tile, no data): leave them out.")
+    if abs(covered - counts[1:].sum() * PIXEL_KM2) > 1e-6:
+        raise Hint("`covered_km2` is not the total area of the pixels that have a class.")
