@@ -142,3 +142,125 @@ def test_tile_map_has_every_part_a_map_needs() -> None:
     assert names == {"Sealed", "Periodically herbaceous"}
     with pytest.raises(ValueError, match="label shape"):
         webmaps.tile_map(rgb, TRANSFORM, CRS, label=label[:100])
+
+
+# --- predictions and polygons ---------------------------------------------------------------------
+
+
+def tile_image(bands: int = 3) -> dict:
+    """An image dict as ``get_satellite_image`` returns it, for the LU000 tile's grid."""
+    names = ["B4", "B3", "B2"] if bands == 3 else None
+    return {"array": marker_image(), "transform": TRANSFORM, "crs": CRS, "band_names": names}
+
+
+def two_class_mask(left: int, right: int, split: int = 100) -> np.ndarray:
+    mask = np.full((250, 250), left, dtype=np.uint8)
+    mask[:, split:] = right
+    return mask
+
+
+def test_prediction_map_has_a_layer_for_each_raster_and_names_the_classes() -> None:
+    prediction = two_class_mask(2, 10)
+    label = two_class_mask(2, 6, split=140)
+    probability = np.linspace(0.2, 1.0, 250 * 250).reshape(250, 250)
+    m = webmaps.prediction_map(
+        tile_image(), prediction, label=label, probability=probability, title="Prediction - synthetic data"
+    )
+    parts = webmaps.map_layers(m)
+    assert len(parts["tiles"]) == 1 and len(parts["controls"]) == 1
+    assert len(parts["legends"]) == 1 and len(parts["colorbars"]) == 1
+    images = {layer.layer_name: layer for layer in parts["images"]}
+    assert list(images) == [
+        "Sentinel-2 true colour",
+        "CLC+ Backbone label",
+        "Predicted classes",
+        "Probability of the predicted class",
+    ]
+    assert images["Predicted classes"].show and not images["CLC+ Backbone label"].show
+    # Nearest resampling: only the two predicted colours, never a blend of them.
+    pixels = webmaps.overlay_image(images["Predicted classes"])
+    opaque = {tuple(int(v) for v in p) for p in pixels[pixels[..., 3] > 0][:, :3]}
+    assert opaque == {tuple(int(CLASS_COLOURS[c][k : k + 2], 16) for k in (1, 3, 5)) for c in (2, 10)}
+    # The probability is continuous: many colours, dark (viridis 0.2) to yellow (1.0).
+    chance = webmaps.overlay_image(images["Probability of the predicted class"])
+    assert len({tuple(p) for p in chance[chance[..., 3] > 0][:, :3]}) > 50
+    tooltips = {layer.layer_name: layer for layer in parts["geojson"]}
+    assert set(tooltips) == {"Predicted class (hover)", "Label class (hover)", "Image outline"}
+    names = {f["properties"]["class_name"] for f in tooltips["Predicted class (hover)"].data["features"]}
+    assert names == {"Woody needle leaved trees", "Water"}
+    page = m.get_root().render()
+    for text in ("Permanent herbaceous", "Water", "Prediction - synthetic data", webmaps.COLORBAR_CLASS):
+        assert text in page
+    with pytest.raises(ValueError, match="probability must lie in"):
+        webmaps.prediction_map(tile_image(), prediction, probability=probability * 2)
+    with pytest.raises(ValueError, match="label has shape"):
+        webmaps.prediction_map(tile_image(), prediction, label=label[:10])
+    with pytest.raises(ValueError, match="B4, B3, B2"):
+        webmaps.prediction_map({**tile_image(), "array": np.zeros((2, 250, 250)), "band_names": None}, prediction)
+
+
+def test_prediction_map_without_extras_and_from_a_real_tile(synthetic_dir) -> None:  # noqa: ANN001
+    from landcover.data import get_satellite_image, load_label
+
+    stem = "4042000_2951690_0_637"
+    image = get_satellite_image(synthetic_dir / "images" / "LU000" / "2021" / f"{stem}.tif")
+    label = load_label(synthetic_dir / "labels" / "LU000" / "2021" / f"{stem}.npy")
+    m = webmaps.prediction_map(image, label)  # 14 bands: true colour from B4, B3, B2
+    parts = webmaps.map_layers(m)
+    assert [layer.layer_name for layer in parts["images"]] == ["Sentinel-2 true colour", "Predicted classes"]
+    assert not parts["colorbars"]
+    legend = parts["legends"][0].fragment
+    from landcover.viz import classes_present
+
+    assert all(webmaps.CLASS_NAMES[i] in legend for i in classes_present(label))
+
+
+def test_polygon_map_colours_each_class_and_tells_its_area() -> None:
+    import folium
+    import geopandas as gpd
+    import shapely
+
+    polygons = gpd.GeoDataFrame(
+        {"class_id": [1, 10]},
+        geometry=[shapely.box(4042000, 2951690, 4043000, 2952690), shapely.box(4043000, 2951690, 4043500, 2951890)],
+        crs=CRS,
+    )
+    m = webmaps.polygon_map(polygons, title="Polygons - synthetic data")
+    parts = webmaps.map_layers(m)
+    assert len(parts["tiles"]) == 1 and len(parts["controls"]) == 1 and len(parts["legends"]) == 1
+    (layer,) = parts["geojson"]
+    assert layer.layer_name == "Predicted polygons"
+    features = {f["properties"]["class_name"]: f for f in layer.data["features"]}
+    assert set(features) == {"Sealed", "Water"}
+    assert features["Sealed"]["properties"]["area_km2"] == 1.0  # 1 km x 1 km, measured in EPSG:3035
+    assert features["Water"]["properties"]["area_km2"] == 0.1
+    lon, lat = features["Water"]["geometry"]["coordinates"][0][0]
+    assert 6.1 < lon < 6.2 and 49.6 < lat < 49.7  # reprojected to WGS84, longitude first
+    for name, class_id in (("Sealed", 1), ("Water", 10)):
+        style = layer.style_function(features[name])
+        assert style["fillColor"] == CLASS_COLOURS[class_id]
+    page = m.get_root().render()
+    tooltip = next(child for child in layer._children.values() if isinstance(child, folium.GeoJsonTooltip))
+    assert tooltip.fields == ["class_name", "area_km2"] and tooltip.aliases == ["Class", "Area (km²)"]
+    assert '"class_name", "area_km2"' in page and "Polygons - synthetic data" in page
+    with pytest.raises(ValueError, match="class_id values \\[12\\]"):
+        webmaps.polygon_map(polygons.assign(class_id=[1, 12]))
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_prediction_map_draws_each_predicted_class_where_it_is(synthetic_dir, tmp_path) -> None:  # noqa: ANN001
+    """In headless Chromium (helpers of test_chapter1_execution.py): the prediction layer's colours sit
+    where WGS84 puts the pixels, so nearest resampling and the layer's bounds are right."""
+    from landcover.data import get_satellite_image, load_label
+    from tests.test_chapter1_execution import class_match_rate, screenshot, tile_center, uniform_label_points
+
+    stem = "4042000_2951690_0_637"
+    image = get_satellite_image(synthetic_dir / "images" / "LU000" / "2021" / f"{stem}.tif")
+    prediction = load_label(synthetic_dir / "labels" / "LU000" / "2021" / f"{stem}.npy")
+    page = webmaps.prediction_map(image, prediction).get_root().render()
+    center = tile_center(image)
+    pixels = screenshot(page, "Predicted classes", center, tmp_path, "prediction-map")
+    lon, lat, classes = uniform_label_points(prediction, image["transform"])
+    assert len(classes) >= 100
+    assert class_match_rate(pixels, lon, lat, classes, center) >= 0.98

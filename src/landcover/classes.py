@@ -112,3 +112,24 @@ def legend_handles(class_ids: Iterable[int] | None = None) -> list[Patch]:
 
     ids = CLASS_IDS if class_ids is None else [int(i) for i in class_ids if int(i) != NODATA]
     return [Patch(facecolor=CLASS_COLOURS[i], edgecolor="black", label=f"{i} {CLASS_NAMES[i]}") for i in ids]
+
+
+def hex_to_rgb(colour: str) -> tuple[int, int, int]:
+    """(red, green, blue) in 0..255 of a ``"#rrggbb"`` colour."""
+    text = colour.lstrip("#")
+    if len(text) != 6:
+        raise ValueError(f"colour {colour!r} is not of the form #rrggbb")
+    return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
+
+
+def colour_table() -> dict[int, tuple[int, int, int, int]]:
+    """The class colours as a GDAL colour table: value -> (red, green, blue, alpha), 0..255.
+
+    Nodata (0) is transparent black. Written into a GeoTIFF
+    (``dataset.write_colormap(1, colour_table())``), it makes QGIS and other
+    viewers show a class raster in the book's colours as soon as it opens.
+    """
+    table = {NODATA: (0, 0, 0, 0)}
+    for c in CLASSES:
+        table[c.id] = (*hex_to_rgb(c.colour), 255)
+    return table

@@ -16,14 +16,14 @@ class under the mouse (see :func:`tile_map` for all of it at once).
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from affine import Affine
 
-from landcover.classes import CLASS_COLOURS, CLASS_IDS, CLASS_NAMES, NODATA
+from landcover.classes import CLASS_COLOURS, CLASS_IDS, CLASS_NAMES, NODATA, hex_to_rgb
 
 if TYPE_CHECKING:
     import folium
@@ -203,12 +203,6 @@ def reproject_to_wgs84(
 # --- colours ---------------------------------------------------------------------------------------
 
 
-def _hex_to_rgb(colour: str) -> tuple[int, int, int]:
-    """(red, green, blue) in 0..255 of a ``"#rrggbb"`` colour."""
-    text = colour.lstrip("#")
-    return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
-
-
 def rgba_image(rgb: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     """An (H, W, 3) image in [0, 1] as uint8 RGBA, transparent outside ``valid`` and where NaN.
 
@@ -249,7 +243,7 @@ def class_rgba(label: np.ndarray, opacity: float = 1.0) -> np.ndarray:
     lut = np.zeros((256, 4), dtype=np.uint8)
     alpha = int(round(255 * min(max(opacity, 0.0), 1.0)))
     for class_id in CLASS_IDS:
-        lut[class_id, :3] = _hex_to_rgb(CLASS_COLOURS[class_id])
+        lut[class_id, :3] = hex_to_rgb(CLASS_COLOURS[class_id])
         lut[class_id, 3] = alpha
     return lut[np.clip(values, 0, 255).astype(np.uint8)]
 
@@ -523,7 +517,7 @@ def tile_map(
 
 
 def map_layers(m: folium.Map) -> dict[str, list[Element]]:
-    """The children of a folium map by kind: ``images``, ``tiles``, ``geojson``, ``controls``, ``legends``."""
+    """The children of a folium map by kind: ``images``, ``tiles``, ``geojson``, ``controls``, ``legends``, ``colorbars``."""
     import folium
     from folium.raster_layers import ImageOverlay
 
@@ -533,6 +527,7 @@ def map_layers(m: folium.Map) -> dict[str, list[Element]]:
         "geojson": [],
         "controls": [],
         "legends": [],
+        "colorbars": [],
     }
     for child in m._children.values():
         if isinstance(child, ImageOverlay):
@@ -545,6 +540,8 @@ def map_layers(m: folium.Map) -> dict[str, list[Element]]:
             found["controls"].append(child)
         elif getattr(child, "landcover_kind", None) == "legend":
             found["legends"].append(child)
+        elif getattr(child, "landcover_kind", None) == "colorbar":
+            found["colorbars"].append(child)
     return found
 
 
@@ -561,3 +558,295 @@ def overlay_image(layer: ImageOverlay) -> np.ndarray:
         raise ValueError("this image overlay was not made from an array (its URL is not an embedded PNG)")
     with Image.open(io.BytesIO(base64.b64decode(url[len(prefix) :]))) as picture:
         return np.asarray(picture.convert("RGBA"))
+
+
+# --- predictions: classes, probability, polygons ---------------------------------------------------
+
+#: Colour scale of probability layers (matplotlib name): perceptually uniform, readable in grey.
+PROBABILITY_CMAP = "viridis"
+#: CSS class of colour bars, so tests and checks can find them in a map's HTML.
+COLORBAR_CLASS = "landcover-colorbar"
+
+
+def image_rgb(image: Mapping[str, Any]) -> np.ndarray:
+    """A display image (H, W, 3) in [0, 1] of an image dict as ``get_satellite_image`` returns it.
+
+    Takes B4, B3, B2 by their names (``band_names``) when present, the
+    true-colour channels of a 14-band tile otherwise, or three bands as they
+    are (assumed red, green, blue); stretched by :func:`landcover.viz.percentile_stretch`.
+
+    Raises
+    ------
+    ValueError
+        If the image holds neither the true-colour bands nor exactly three bands.
+    """
+    from landcover.bands import N_BANDS
+    from landcover.viz import TRUE_COLOUR_BANDS, percentile_stretch, true_colour
+
+    array = np.asarray(image["array"])
+    if array.ndim != 3:
+        raise ValueError(f"image['array'] must be (bands, rows, cols), got shape {array.shape}")
+    names = list(image.get("band_names") or [])
+    if len(names) == array.shape[0] and all(b in names for b in TRUE_COLOUR_BANDS):
+        picked = array[[names.index(b) for b in TRUE_COLOUR_BANDS]]
+        return percentile_stretch(np.moveaxis(picked, 0, -1))
+    if array.shape[0] == N_BANDS:
+        return true_colour(array)
+    if array.shape[0] == 3:
+        return percentile_stretch(np.moveaxis(array, 0, -1))
+    raise ValueError(
+        f"image has {array.shape[0]} bands ({names or 'unnamed'}): a map needs B4, B3, B2 or three RGB bands"
+    )
+
+
+def probability_rgba(probability: np.ndarray, cmap: str = PROBABILITY_CMAP, opacity: float = 1.0) -> np.ndarray:
+    """Probabilities (rows, cols) in [0, 1] as uint8 RGBA on a continuous colour scale; NaN transparent."""
+    from matplotlib import colormaps
+
+    values = np.asarray(probability, dtype=np.float32)
+    if values.ndim == 3 and values.shape[0] == 1:
+        values = values[0]
+    if values.ndim != 2:
+        raise ValueError(f"expected a (rows, cols) probability, got shape {np.shape(probability)}")
+    finite = np.isfinite(values)
+    rgba = (colormaps[cmap](np.clip(np.nan_to_num(values), 0.0, 1.0)) * 255).round().astype(np.uint8)
+    rgba[..., 3] = np.where(finite, int(round(255 * min(max(opacity, 0.0), 1.0))), 0)
+    return rgba
+
+
+def colorbar_html(
+    caption: str, vmin: float = 0.0, vmax: float = 1.0, cmap: str = PROBABILITY_CMAP, ticks: int = 5
+) -> str:
+    """HTML of a horizontal colour bar: the colour scale as a gradient, tick values and a caption.
+
+    Plain HTML and CSS, so it shows offline (folium's own colour maps need a
+    script from the internet).
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    scale = colormaps[cmap]
+    stops = ", ".join(f"{to_hex(scale(k / 10))} {k * 10}%" for k in range(11))
+    labels = "".join(
+        f'<span style="position:absolute;left:{100 * k / (ticks - 1):.0f}%;transform:translateX(-50%)">'
+        f"{vmin + (vmax - vmin) * k / (ticks - 1):g}</span>"
+        for k in range(ticks)
+    )
+    return (
+        f'<div class="{COLORBAR_CLASS}" style="position:absolute;bottom:28px;left:10px;z-index:1000;'
+        "background:rgba(255,255,255,0.92);padding:6px 12px 18px;border:1px solid #888;border-radius:4px;"
+        f'font:12px/1.5 sans-serif;color:#111;width:200px"><b>{html.escape(caption)}</b>'
+        f'<div style="height:12px;border:1px solid #333;background:linear-gradient(to right, {stops})"></div>'
+        f'<div style="position:relative;height:14px">{labels}</div></div>'
+    )
+
+
+def add_colorbar(m: folium.Map, caption: str, vmin: float = 0.0, vmax: float = 1.0) -> MacroElement:
+    """Add a colour bar (lower-left corner) for a continuous layer such as a probability."""
+    return _add_fixed_html(m, colorbar_html(caption, vmin, vmax), "colorbar")
+
+
+def _tile_outline(m: folium.Map, transform: Affine, crs: CRS | str, shape: tuple[int, int]) -> folium.GeoJson:
+    import shapely
+    from rasterio.transform import array_bounds
+
+    height, width = shape
+    left, bottom, right, top = array_bounds(height, width, transform)
+    size_km = f"{(right - left) / 1000:g} x {(top - bottom) / 1000:g} km"
+    return add_outline(
+        m, shapely.box(left, bottom, right, top), crs, "Image outline", tooltip=f"Image ({size_km}, {crs})"
+    )
+
+
+def prediction_map(
+    image: Mapping[str, Any],
+    prediction: np.ndarray,
+    label: np.ndarray | None = None,
+    probability: np.ndarray | None = None,
+    title: str | None = None,
+    rgb: np.ndarray | None = None,
+    prediction_opacity: float = 0.75,
+    base: str | None = BASE_TILES,
+) -> folium.Map:
+    """An interactive map of a prediction: image, predicted classes, and the label and probability if given.
+
+    Every overlay is its own named layer, switched in the layer control:
+    the true-colour image (bilinear), the predicted classes in the class
+    table's colours (nearest: a class is never averaged), the reference label
+    (hidden at first, for comparison), the probability on a continuous colour
+    scale with a colour bar (hidden at first), tooltips naming the predicted
+    class under the mouse (and, switched off at first, the label's), and the
+    image outline. The class legend lists the classes present.
+
+    Parameters
+    ----------
+    image : Mapping
+        The dict of :func:`landcover.data.get_satellite_image`: ``array``
+        (bands, rows, cols), ``transform`` (pixel -> EPSG:3035 metres), ``crs``,
+        and ``band_names`` when read by name.
+    prediction : numpy.ndarray
+        Predicted class ids (rows, cols), 1..10, 0 = nodata, on the image's grid.
+    label : numpy.ndarray, optional
+        Reference classes on the same grid (CLC+ Backbone).
+    probability : numpy.ndarray, optional
+        Per-pixel probability in [0, 1] (e.g. of the predicted class), NaN where none.
+    title : str, optional
+        Title box text (say what, where, and "synthetic data" where it is).
+    rgb : numpy.ndarray, optional
+        Display image (rows, cols, 3) in [0, 1]; by default :func:`image_rgb`.
+    prediction_opacity : float
+        Opacity of the class layers, 0..1.
+    base : str, optional
+        Base layer name (``None``: none; offline the base layer is a grey background).
+
+    Returns
+    -------
+    folium.Map
+        The finished map (layer control added).
+
+    Raises
+    ------
+    ValueError
+        If a raster's shape differs from the image's, a mask holds no integer
+        class ids, or the probability leaves [0, 1].
+    """
+    from landcover.viz import classes_present
+
+    transform, crs = image["transform"], image["crs"]
+    display = image_rgb(image) if rgb is None else np.asarray(rgb, dtype=np.float32)
+    if display.ndim != 3 or display.shape[-1] != 3:
+        raise ValueError(f"rgb must be (rows, cols, 3), got shape {display.shape}")
+    shape = display.shape[:2]
+
+    def fitted(values: np.ndarray, name: str) -> np.ndarray:
+        array = np.asarray(values)
+        if array.shape != shape:
+            raise ValueError(f"{name} has shape {array.shape} but the image is {shape} pixels")
+        return array
+
+    predicted = fitted(prediction, "prediction")
+    if not np.issubdtype(predicted.dtype, np.integer):
+        raise ValueError(f"prediction must hold integer class ids, got dtype {predicted.dtype}")
+    reference = None if label is None else fitted(label, "label")
+    if reference is not None and not np.issubdtype(reference.dtype, np.integer):
+        raise ValueError(f"label must hold integer class ids, got dtype {reference.dtype}")
+    chance = None if probability is None else fitted(probability, "probability").astype(np.float32)
+    if chance is not None:
+        finite = chance[np.isfinite(chance)]
+        if finite.size and (finite.min() < 0 or finite.max() > 1):
+            raise ValueError(
+                f"probability must lie in [0, 1], got {float(finite.min()):g}..{float(finite.max()):g}"
+            )
+
+    grid = wgs84_grid(crs, transform, shape[1], shape[0])
+    warped = reproject_to_wgs84(np.moveaxis(display, -1, 0), transform, crs, "bilinear", grid=grid)
+    m = new_map(warped.bounds, base=base)
+    add_image_layer(m, rgba_image(np.moveaxis(warped.array, 0, -1), warped.valid), warped, "Sentinel-2 true colour")
+    if reference is not None:
+        warped_label = reproject_to_wgs84(reference, transform, crs, "nearest", grid=grid)
+        add_image_layer(
+            m, class_rgba(warped_label.array[0]), warped_label, "CLC+ Backbone label",
+            opacity=prediction_opacity, show=False,
+        )
+    warped_prediction = reproject_to_wgs84(predicted, transform, crs, "nearest", grid=grid)
+    add_image_layer(
+        m, class_rgba(warped_prediction.array[0]), warped_prediction, "Predicted classes", opacity=prediction_opacity
+    )
+    if chance is not None:
+        warped_chance = reproject_to_wgs84(chance, transform, crs, "bilinear", grid=grid)
+        add_image_layer(
+            m, probability_rgba(warped_chance.array[0]), warped_chance, "Probability of the predicted class",
+            opacity=0.85, show=False,
+        )
+        add_colorbar(m, "Probability of the predicted class")
+    add_class_tooltips(m, predicted, transform, crs, name="Predicted class (hover)")
+    if reference is not None:
+        add_class_tooltips(m, reference, transform, crs, name="Label class (hover)", show=False)
+    _tile_outline(m, transform, crs, shape)
+    present = set(classes_present(predicted)) | (set() if reference is None else set(classes_present(reference)))
+    add_class_legend(m, [i for i in CLASS_IDS if i in present])
+    if title:
+        add_title(m, title)
+    return finish_map(m)
+
+
+def polygon_layer_frame(polygons: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Class polygons ready for a web map: EPSG:4326, ``class_name`` and ``area_km2`` filled in.
+
+    Areas are measured in EPSG:3035 (equal-area) when the polygons do not
+    carry an ``area_km2`` column already; coordinates are rounded to 1e-6
+    degrees (about 0.1 m).
+    """
+    import shapely
+
+    if polygons.crs is None:
+        raise ValueError("polygons have no CRS: set it (EPSG:3035 for the tiles) before mapping them")
+    if "class_id" not in polygons.columns:
+        raise ValueError(f"polygons need a 'class_id' column, got columns {list(polygons.columns)}")
+    unknown = sorted(set(int(i) for i in polygons["class_id"]) - set(CLASS_IDS))
+    if unknown:
+        raise ValueError(f"polygons hold class_id values {unknown} that are not classes 1..10")
+    frame = polygons[["class_id", "geometry"] + (["area_km2"] if "area_km2" in polygons.columns else [])].copy()
+    frame["class_id"] = frame["class_id"].astype(int)
+    frame["class_name"] = [CLASS_NAMES[i] for i in frame["class_id"]]
+    if "area_km2" not in frame.columns:
+        frame["area_km2"] = frame.geometry.to_crs("EPSG:3035").area / 1e6
+    frame["area_km2"] = frame["area_km2"].astype(float).round(4)
+    frame = frame.to_crs(WGS84)
+    frame["geometry"] = shapely.set_precision(frame.geometry.values, 1e-6)
+    return frame[~frame.geometry.is_empty][["class_id", "class_name", "area_km2", "geometry"]]
+
+
+def add_class_polygons(
+    m: folium.Map,
+    polygons: gpd.GeoDataFrame,
+    name: str = "Predicted polygons",
+    opacity: float = 0.7,
+    show: bool = True,
+) -> folium.GeoJson:
+    """Add class polygons as a GeoJSON layer filled in the class colours, with name and area tooltips."""
+    import folium
+
+    frame = polygon_layer_frame(polygons)
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        colour = CLASS_COLOURS[int(feature["properties"]["class_id"])]
+        return {"fillColor": colour, "color": colour, "weight": 0.6, "fillOpacity": float(opacity), "opacity": 0.9}
+
+    layer = folium.GeoJson(
+        frame.to_json(drop_id=True),
+        name=name,
+        show=show,
+        style_function=style,
+        highlight_function=lambda feature: {"weight": 2, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["class_name", "area_km2"], aliases=["Class", "Area (km²)"], sticky=True
+        ),
+    )
+    layer.add_to(m)
+    return layer
+
+
+def polygon_map(
+    polygons: gpd.GeoDataFrame,
+    title: str | None = None,
+    name: str = "Predicted polygons",
+    base: str | None = BASE_TILES,
+) -> folium.Map:
+    """An interactive map of class polygons (e.g. a region's prediction), coloured by class.
+
+    ``polygons`` has a ``class_id`` column and a CRS (EPSG:3035 from
+    :func:`landcover.inference.create_geojson_from_mask`, or any other);
+    tooltips give the class name and the area in km², measured in EPSG:3035.
+    """
+    from landcover.viz import classes_present
+
+    frame = polygon_layer_frame(polygons)
+    if frame.empty:
+        raise ValueError("polygons is empty: there is nothing to map")
+    m = new_map(frame.total_bounds, base=base, zoom_start=12)
+    add_class_polygons(m, frame, name=name)
+    add_class_legend(m, classes_present(frame["class_id"].to_numpy()))
+    if title:
+        add_title(m, title)
+    return finish_map(m)

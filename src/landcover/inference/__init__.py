@@ -17,7 +17,11 @@
 - :mod:`~landcover.inference.regions`: :func:`predict_region`, every tile of a region
   and year as one mosaic;
 - :mod:`~landcover.inference.cache`: :class:`PredictionStore`, predictions keyed by
-  model name, model version and image.
+  model name, model version and image;
+- :mod:`~landcover.inference.polygons`: class polygons from a mask (real transform,
+  EPSG:3035), dissolved and simplified for regions, GeoJSON in EPSG:4326;
+- :mod:`~landcover.inference.export`: the class mask as a Cloud-Optimised GeoTIFF with a
+  colour table, an overview COG, GeoParquet polygons and a STAC Catalog and Item.
 
 Training builds on this package, never the reverse.
 """
@@ -30,6 +34,19 @@ from landcover.inference.cache import (
     model_key,
     prediction_store_location,
 )
+from landcover.inference.export import (
+    PredictionExport,
+    downsample_mask,
+    export_prediction,
+    save_catalog,
+    stac_catalog,
+    stac_item,
+    validate_cog,
+    validate_stac,
+    write_class_cog,
+    write_overview_cog,
+    write_polygons_parquet,
+)
 from landcover.inference.loading import (
     MODEL_NAME,
     LoadedModel,
@@ -40,6 +57,15 @@ from landcover.inference.loading import (
 from landcover.inference.logits import LogitsModel, forward_logits, model_logits
 from landcover.inference.model import load_model
 from landcover.inference.params import PARAM_KEYS, ModelParams, load_params, params_from_run, parse_params
+from landcover.inference.polygons import (
+    class_areas_km2,
+    class_polygons_for_region,
+    create_geojson_from_mask,
+    dissolve_by_class,
+    mask_to_geojson,
+    simplify_polygons,
+    to_geojson,
+)
 from landcover.inference.predict import logits_to_labels, predict_tile, preprocess
 from landcover.inference.prediction import ImagePrediction, predict
 from landcover.inference.regions import RegionPrediction, TileEntry, predict_region, region_grid
@@ -57,18 +83,26 @@ __all__ = [
     "ModelKey",
     "ModelParams",
     "PixelWindow",
+    "PredictionExport",
     "PredictionStore",
     "PublishedModel",
     "RegionPrediction",
     "ScenePrediction",
     "TileEntry",
     "blend_weights",
+    "class_areas_km2",
+    "class_polygons_for_region",
+    "create_geojson_from_mask",
+    "dissolve_by_class",
+    "downsample_mask",
+    "export_prediction",
     "forward_logits",
     "image_windows",
     "load_model",
     "load_params",
     "load_published_model",
     "logits_to_labels",
+    "mask_to_geojson",
     "model_key",
     "model_logits",
     "params_from_run",
@@ -81,6 +115,16 @@ __all__ = [
     "preprocess",
     "published_model_location",
     "region_grid",
+    "save_catalog",
+    "simplify_polygons",
+    "stac_catalog",
+    "stac_item",
+    "to_geojson",
+    "validate_cog",
+    "validate_stac",
     "window_starts",
+    "write_class_cog",
     "write_mask_geotiff",
+    "write_overview_cog",
+    "write_polygons_parquet",
 ]
