@@ -32,7 +32,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Idle OpenMP threads sleep instead of spinning: much faster on 2 shared cores.
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: help setup data model notebooks lint-book execute book test bench clean distclean
+.PHONY: help setup data model notebooks lint-book execute book test bench api clean distclean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ test: setup data model lint-book  ## Run the test suite (chapters 2-3 need the p
 
 bench: setup data  ## Run the benchmark scripts (they print their figures)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+api: setup data model  ## Serve the land-cover API on 127.0.0.1:8000 until stopped (API_PORT overrides; docs at /docs)
+	$(PY) -m landcover.api --host 127.0.0.1 --port $(or $(API_PORT),8000)
 
 clean:  ## Remove generated files (keeps the virtual environment)
 	rm -rf build _book _site .quarto notebooks .pytest_cache
