@@ -37,6 +37,7 @@ from landcover.config import data_root
 from landcover.data import label_path, load_label, read_tile
 from landcover.exercises import ___, check
 from landcover.inference import (
+    create_geojson_from_mask,
     load_model,
     load_params,
     logits_to_labels,
@@ -230,6 +231,78 @@ table.index = [f"{k} {CLASS_NAMES[k]}" for k in table.index]
 table.round(3)
 
 # %% [markdown]
+# ## From pixels to polygons
+# **Exercise 3.6: Polygons and their areas**
+
+# %% inf-polygons-solution
+polygons = create_geojson_from_mask(tile, mask)
+polygons["area_m2"] = polygons.geometry.area
+by_class = polygons.groupby("class_id")["area_m2"].sum() / 1e6
+from_pixels = pd.Series(np.bincount(mask.ravel(), minlength=11)[1:] * 1e-4, index=range(1, 11))
+
+print(f"{len(polygons)} polygons, CRS {polygons.crs}")
+print(pd.DataFrame({"polygons (km²)": by_class, "pixels (km²)": from_pixels}).dropna().round(4))
+check("inf-polygons", polygons, by_class)
+
+# %% fig-inf-polygons
+fig, ax = plt.subplots(figsize=(8, 7))
+polygons.plot(ax=ax, color=polygons["class_id"].map(CLASS_COLOURS), edgecolor="0.4", linewidth=0.2)
+class_legend(ax, sorted(polygons["class_id"].unique()), loc="upper left", bbox_to_anchor=(1.01, 1))
+ax.set_title(f"Polygons of the prediction, {TILE[0]} {TILE[1]} — {DATA_NOTE}")
+ax.set_xlabel("x, easting (m, EPSG:3035)")
+ax.set_ylabel("y, northing (m, EPSG:3035)")
+ax.xaxis.set_major_locator(plt.MaxNLocator(4))
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## On an interactive map
+
+# %% inf-map
+from landcover.webmaps import prediction_map
+
+tile_2021_result = predict(tile_2021, loaded, return_probability=True)
+inference_map = prediction_map(
+    tile_2021,
+    tile_2021_result["mask"],
+    label=label,
+    probability=tile_2021_result["probability"],
+    title=f"Prediction and CLC+ label, {TILE[0]} {LABEL_YEAR} — {DATA_NOTE}",
+)
+inference_map
+
+# %% [markdown]
+# ## Exports for GIS and catalogues
+
+# %% inf-export
+import json
+import tempfile
+from pathlib import Path
+
+from landcover.inference.export import export_prediction, validate_cog, validate_stac
+
+export_folder = tempfile.mkdtemp(prefix="landcover-export-")
+exported = export_prediction(tile, mask, export_folder, item_id=TILE[2], year=TILE[1], polygons=polygons)
+valid, errors, warnings = validate_cog(exported.classification)
+print("COG valid:", valid, errors, warnings)
+with open(exported.item, encoding="utf-8") as stream:
+    item_json = json.load(stream)
+print("valid against the core schema:", validate_stac(item_json))  # raises when it is not
+print(json.dumps(item_json["properties"], indent=1))
+
+# %% [markdown]
+# **Exercise 3.7: Read a STAC Item**
+
+# %% inf-stac-solution
+crs_code = item_json["properties"]["proj:code"]
+shape = item_json["properties"]["proj:shape"]
+classes = item_json["assets"]["classification"]["classification:classes"]
+n_classes = sum(1 for entry in classes if entry["value"] != 0)
+
+print(crs_code, shape, n_classes)
+check("inf-stac", item_json, crs_code, shape, n_classes)
+
+# %% [markdown]
 # ## A whole region, cached
 
 # %% inf-region-predict
@@ -250,7 +323,7 @@ print(f"first call {first:.1f} s, second call {second:.2f} s ({from_store} tiles
 print("mosaic transform:", region["transform"])
 
 # %% [markdown]
-# **Exercise 3.6: Class areas of a region**
+# **Exercise 3.8: Class areas of a region**
 
 # %% inf-region-solution
 counts = np.bincount(region["mask"].ravel(), minlength=11)
@@ -274,3 +347,69 @@ axes[1].set_title("Area per class")
 fig.suptitle(f"A region predicted tile by tile, {REGION[0]} {REGION[1]} — {DATA_NOTE}")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ## The land-cover API
+
+# %% inf-api-start
+import geopandas as gpd
+import requests
+
+from landcover.api.local import start_local_api
+from landcover.data import geocode
+
+api = start_local_api()
+health = requests.get(f"{api.url}/health", timeout=30).json()
+print(f"API at {api.url} (docs: {api.url}/docs)")
+print(f"model {health['model']['name']} version {health['model']['version']}; data {health['data_root']['kind']}")
+
+# %% [markdown]
+# **Exercise 3.9: A point, its region and its tile**
+
+# %% inf-api-point-solution
+lon, lat = geocode("Eurostat")
+region_answer = requests.get(f"{api.url}/find_nuts", params={"lon": lon, "lat": lat}, timeout=30).json()
+api_nuts = region_answer["nuts"]
+image_answer = requests.get(f"{api.url}/find_image", params={"lon": lon, "lat": lat, "year": 2024}, timeout=30).json()
+api_image = image_answer["image"]
+
+print(api_nuts, api_image)
+check("inf-api-point", api_nuts, api_image)
+
+# %% inf-api-mistake
+wrong = requests.get(f"{api.url}/find_nuts", params={"point": f"{lat},{lon}"}, timeout=30)
+print(wrong.status_code, wrong.json()["detail"][0]["msg"])
+
+# %% [markdown]
+# **Exercise 3.10: A tile's land cover through the API**
+
+# %% inf-api-predict-solution
+answer = requests.get(
+    f"{api.url}/predict_image", params={"image": api_image, "polygons": True}, timeout=120
+).json()
+areas = pd.DataFrame(answer["areas"]["classes"])
+tile_polygons = gpd.GeoDataFrame.from_features(answer["polygons"]["features"], crs="EPSG:4326")
+
+print(areas[["id", "name", "area_km2", "share"]].round(3).to_string(index=False))
+print(len(tile_polygons), "polygons in", tile_polygons.crs)
+check("inf-api-predict", areas, tile_polygons)
+
+# %% inf-api-region
+from landcover.webmaps import polygon_map
+
+region_answer = requests.get(f"{api.url}/predict_nuts", params={"nuts": "BE100", "year": 2024}, timeout=300).json()
+region_polygons = gpd.GeoDataFrame.from_features(region_answer["polygons"]["features"], crs="EPSG:4326")
+region_areas = pd.DataFrame(region_answer["areas"]["classes"]).set_index("id")
+print(f"{len(region_polygons)} class polygons; cache: {region_answer['cache']}")
+
+region_map = polygon_map(region_polygons, title=f"Predicted land cover, BE100 2024 — {DATA_NOTE}")
+out = Path("build") / "maps"
+out.mkdir(parents=True, exist_ok=True)
+region_map.save(out / "BE100-2024.html")
+region_polygons.to_parquet(out / "BE100-2024-polygons.parquet")
+print(f"map: {(out / 'BE100-2024.html').stat().st_size / 1e6:.1f} MB; "
+      f"polygons: {(out / 'BE100-2024-polygons.parquet').stat().st_size / 1e6:.1f} MB")
+region_map
+
+# %% inf-api-stop
+api.stop()  # the local API stops here (a deployed one, named by LANDCOVER_API_URL, keeps running)

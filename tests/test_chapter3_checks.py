@@ -119,3 +119,51 @@ def test_region(chapter: dict) -> None:
     assert "hectares" in evaluate("inf-region", areas * 100, covered).message
     assert "one number" in evaluate("inf-region", areas, areas).message
     assert not evaluate("inf-region", areas, covered + 1).passed
+
+
+def test_polygons(chapter: dict) -> None:
+    from landcover.inference import create_geojson_from_mask, predict
+
+    mask = predict(chapter["tile"], chapter["loaded"])["mask"]
+    polygons = create_geojson_from_mask(chapter["tile"], mask)
+    by_class = polygons.geometry.area.groupby(polygons["class_id"]).sum() / 1e6
+    assert evaluate("inf-polygons", polygons, by_class).passed
+    assert "m²" in evaluate("inf-polygons", polygons, by_class * 1e6).message
+    assert "EPSG:3035" in evaluate("inf-polygons", polygons.to_crs(4326), by_class).message
+
+
+def test_stac(chapter: dict, tmp_path: Path) -> None:
+    import json
+
+    from landcover.inference import predict
+    from landcover.inference.export import export_prediction
+
+    mask = predict(chapter["tile"], chapter["loaded"])["mask"]
+    exported = export_prediction(chapter["tile"], mask, tmp_path, item_id="t", year=2024)
+    item = json.loads(Path(exported.item).read_text())
+    crs, shape = item["properties"]["proj:code"], item["properties"]["proj:shape"]
+    assert evaluate("inf-stac", item, crs, shape, 10).passed
+    assert "nodata" in evaluate("inf-stac", item, crs, shape, 11).message
+    assert "text code" in evaluate("inf-stac", item, 3035, shape, 10).message
+
+
+def test_api_checks_use_the_package_answers(chapter: dict) -> None:
+    from landcover.data import find_tile_at, geocode
+    from landcover.data import read_tile
+    from landcover.inference import create_geojson_from_mask, predict
+
+    lon, lat = geocode("Eurostat")
+    stem = find_tile_at(lon, lat, "LU000", 2024, crs="EPSG:4326").stem
+    image = f"LU000/2024/{stem}.tif"
+    assert evaluate("inf-api-point", "LU000", image).passed
+    assert "lon first" in evaluate("inf-api-point", "BE100", image).message
+    assert "2024" in evaluate("inf-api-point", "LU000", image.replace("2024", "2021")).message
+    tile = read_tile("LU000", 2024, stem)
+    mask = predict(tile, chapter["loaded"])["mask"]
+    counts = np.bincount(mask.ravel(), minlength=11)
+    areas = pd.DataFrame({"id": range(1, 11), "area_km2": counts[1:] * 1e-4})
+    polygons = create_geojson_from_mask(tile, mask).to_crs(4326)
+    assert evaluate("inf-api-predict", areas, polygons).passed
+    assert "no CRS" in evaluate("inf-api-predict", areas, polygons.set_crs(None, allow_override=True)).message
+    wrong_crs = polygons.set_crs(3035, allow_override=True)
+    assert "EPSG:4326" in evaluate("inf-api-predict", areas, wrong_crs).message

@@ -342,3 +342,142 @@ def check_region(areas: object, covered_km2: object) -> None:
         raise Hint("`covered_km2` counts the pixels of class 0 (no tile, no data): leave them out.")
     if abs(covered - counts[1:].sum() * PIXEL_KM2) > 1e-6:
         raise Hint("`covered_km2` is not the total area of the pixels that have a class.")
+
+
+@exercise_check(
+    "inf-polygons",
+    names=("polygons", "by_class"),
+    success="Polygons in EPSG:3035 whose areas add up to the mask's, class by class.",
+)
+def check_polygons(polygons: object, by_class: object) -> None:
+    """polygons: GeoDataFrame of the tile's classes; by_class: km² per class id from the polygons."""
+    import geopandas as gpd
+    import pandas as pd
+
+    mask = _prediction(_root(), CHAPTER_TILE[1])
+    counts = np.bincount(mask.ravel(), minlength=11)
+    if not isinstance(polygons, gpd.GeoDataFrame):
+        raise Hint(f"`polygons` should be a GeoDataFrame, not a {type(polygons).__name__}.")
+    if polygons.crs is None or polygons.crs.to_epsg() != 3035:
+        raise Hint(f"`polygons` is in {polygons.crs}; the tile's grid is EPSG:3035 (metres).")
+    if "class_id" not in polygons.columns:
+        raise Hint("`polygons` has no `class_id` column: vectorise the predicted mask with the package.")
+    if (polygons["class_id"] == 0).any():
+        raise Hint("`polygons` holds class 0: no-data pixels should not become polygons.")
+    pixels = polygons.geometry.area.groupby(polygons["class_id"]).sum() / 1e6
+    expected = pd.Series(counts[1:] * PIXEL_KM2, index=range(1, 11))
+    expected = expected[expected > 0]
+    if not np.allclose(pixels.reindex(expected.index).fillna(0), expected, rtol=1e-9):
+        raise Hint("the polygons do not cover the predicted mask of the chapter tile, class by class.")
+    if not isinstance(by_class, pd.Series):
+        raise Hint(f"`by_class` should be a pandas Series indexed by class id, not a {type(by_class).__name__}.")
+    got = by_class.astype(float).reindex(expected.index)
+    if np.allclose(got, expected * 1e6, rtol=1e-9):
+        raise Hint("`by_class` is in m²: divide by 1,000,000 for km².")
+    if not np.allclose(got, expected, rtol=1e-9):
+        raise Hint("`by_class` is not the sum of the polygons' areas per class, in km².")
+
+
+@exercise_check(
+    "inf-stac",
+    names=("item_json", "crs_code", "shape", "n_classes"),
+    success="CRS, grid size and classes read from the Item's extensions.",
+    likely=(
+        LikelyError(
+            KeyError,
+            "That key is not where you looked: the grid is described in the Item's `properties`, the "
+            "classes on its `classification` asset; print the keys of each level.",
+        ),
+    ),
+)
+def check_stac(item_json: object, crs_code: object, shape: object, n_classes: object) -> None:
+    """item_json: the exported Item; crs_code: its proj:code; shape: its proj:shape; n_classes: 10."""
+    from landcover.classes import CLASS_IDS
+
+    if not isinstance(item_json, Mapping) or item_json.get("type") != "Feature":
+        raise Hint("`item_json` should be the exported STAC Item, read as a dictionary.")
+    properties = item_json.get("properties", {})
+    if crs_code != properties.get("proj:code"):
+        if isinstance(crs_code, int):
+            raise Hint("`crs_code` is a number: the projection extension gives the CRS as a text code.")
+        raise Hint("`crs_code` is not the Item's projection code.")
+    if [int(v) for v in shape] != list(properties.get("proj:shape", [])):  # type: ignore[union-attr]
+        raise Hint("`shape` is not the grid's rows and columns as the Item states them.")
+    if n_classes == len(CLASS_IDS) + 1:
+        raise Hint("`n_classes` counts the nodata entry (value 0) too.")
+    if n_classes != len(CLASS_IDS):
+        raise Hint(f"`n_classes` is {n_classes}; count the classes the asset lists, nodata left out.")
+
+
+#: The place of the API exercises (geocoded offline from the package's gazetteer).
+API_PLACE = "Eurostat"
+API_YEAR = 2024
+
+
+def _api_tile(root: str) -> tuple[str, str]:
+    """The region and the tile path (relative to ``images/``) of :data:`API_PLACE` in :data:`API_YEAR`."""
+    from landcover.data import find_tile_at, geocode, nuts3_at
+
+    lon, lat = geocode(API_PLACE)
+    nuts = nuts3_at(lon, lat, root=root)
+    match = find_tile_at(lon, lat, nuts, API_YEAR, crs="EPSG:4326", root=root)
+    return nuts, f"{nuts}/{API_YEAR}/{match.stem}.tif"
+
+
+@exercise_check(
+    "inf-api-point",
+    names=("api_nuts", "api_image"),
+    success="The API found the region and the tile of the point.",
+    likely=(
+        LikelyError(
+            KeyError,
+            "The API answered with an error, not a region: print the whole answer. Points are named "
+            "`lon` and `lat`, longitude first, in degrees; the tile also needs the year.",
+        ),
+    ),
+)
+def check_api_point(api_nuts: object, api_image: object) -> None:
+    """api_nuts: the region code of the point; api_image: its 2024 tile, relative to images/."""
+    nuts, image = _api_tile(_root())
+    if api_nuts != nuts:
+        raise Hint(f"`api_nuts` is {api_nuts!r}: is the point sent with longitude and latitude named, lon first?")
+    if not isinstance(api_image, str):
+        raise Hint(f"`api_image` should be the tile's path, a string, not a {type(api_image).__name__}.")
+    if not api_image.startswith(f"{nuts}/{API_YEAR}/"):
+        raise Hint(f"`api_image` is {api_image!r}: ask for the tile of {API_YEAR}.")
+    if api_image != image:
+        raise Hint("`api_image` is not the tile that holds the point.")
+
+
+@exercise_check(
+    "inf-api-predict",
+    names=("areas", "tile_polygons"),
+    success="Areas and polygons of the tile, as the API computed them.",
+)
+def check_api_predict(areas: object, tile_polygons: object) -> None:
+    """areas: DataFrame of the answer's classes; tile_polygons: GeoDataFrame of its polygons (EPSG:4326)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from landcover.data import read_tile
+    from landcover.inference import predict
+
+    root = _root()
+    _, image = _api_tile(root)
+    nuts, year, name = image.split("/")
+    mask = predict(read_tile(nuts, int(year), name.removesuffix(".tif"), root=root), _model(root))["mask"]
+    counts = np.bincount(mask.ravel(), minlength=11)
+    if not isinstance(areas, pd.DataFrame) or not {"id", "area_km2"} <= set(areas.columns):
+        raise Hint("`areas` should be a DataFrame of the answer's classes, with their `id` and `area_km2`.")
+    got = areas.set_index("id")["area_km2"].astype(float).reindex(range(1, 11)).fillna(0)
+    if not np.allclose(got, counts[1:] * PIXEL_KM2, atol=1e-6):
+        raise Hint("`areas` does not match the classes of the tile: is it the answer for the tile you found?")
+    if not isinstance(tile_polygons, gpd.GeoDataFrame) or tile_polygons.empty:
+        raise Hint("`tile_polygons` should be a GeoDataFrame of the answer's features (ask for the polygons).")
+    if tile_polygons.crs is None:
+        raise Hint("`tile_polygons` has no CRS: GeoJSON coordinates are longitude and latitude, EPSG:4326.")
+    if tile_polygons.crs.to_epsg() != 4326:
+        raise Hint(f"`tile_polygons` says {tile_polygons.crs}; the answer's GeoJSON is in EPSG:4326.")
+    xmin, ymin, xmax, ymax = tile_polygons.total_bounds
+    if not (-30 < xmin < xmax < 45 and 30 < ymin < ymax < 72):
+        raise Hint("the polygons do not fall in Europe in longitude and latitude: which CRS did you give them?")
