@@ -131,6 +131,8 @@ print(f"block split ({split.description}): {len(split.train)} training and {len(
 # %% fig-trn-split
 from matplotlib.patches import Patch, Rectangle
 
+from landcover.training.split import block_of
+
 REGION = "LU000"
 STATES = {"training": "#9ecae1", "validation": "#fd8d3c", "both sides": "#d7301f"}
 
@@ -158,18 +160,19 @@ for ax, (states, title) in zip(axes, panels):
     ax.set_aspect("equal")
     ax.set_title(title)
     ax.set_xlabel("x, EPSG:3035 (km)")
-block_km = PRETRAINED_SPLIT["block_size_m"] / 1000
-x_low, x_high = axes[1].get_xlim()
-y_low, y_high = axes[1].get_ylim()
-for value in np.arange(np.floor(x_low / block_km) * block_km, x_high, block_km):
-    axes[1].axvline(value, color="0.4", linewidth=0.8, linestyle="--")
-for value in np.arange(np.floor(y_low / block_km) * block_km, y_high, block_km):
-    axes[1].axhline(value, color="0.4", linewidth=0.8, linestyle="--")
-axes[1].set_xlim(x_low, x_high)
-axes[1].set_ylim(y_low, y_high)
+blocks = {}  # block -> the region's tiles whose lower-left corner it holds, as the split assigns them
+for r in records:
+    if r.nuts == REGION:
+        blocks.setdefault(block_of(r, PRETRAINED_SPLIT["block_size_m"]), []).append(r)
+for members in blocks.values():
+    x0, y0 = min(r.xmin for r in members) / 1000, min(r.ymin for r in members) / 1000
+    x1, y1 = max(r.xmax for r in members) / 1000, max(r.ymax for r in members) / 1000
+    axes[1].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="0.25", linewidth=1.2,
+                                linestyle="--"))
 axes[0].set_ylabel("y, EPSG:3035 (km)")
 fig.legend(handles=[Patch(color=c, label=s) for s, c in STATES.items()] + [
-    plt.Line2D([], [], color="0.4", linestyle="--", label="10 km blocks")], loc="lower center", ncol=4)
+    Patch(facecolor="none", edgecolor="0.25", linestyle="--", label="tiles of one 10 km block")],
+    loc="lower center", ncol=4)
 fig.suptitle(f"Training and validation places, {REGION} — {DATA_NOTE}")
 fig.tight_layout(rect=(0, 0.06, 1, 1))
 plt.show()
@@ -439,15 +442,20 @@ plt.show()
 # ## Tracking with MLflow
 
 # %% trn-mlflow-ui
+from landcover.training.tracking import local_artifact_location
+
 uri = mlflow.get_tracking_uri()
 if uri.startswith("sqlite:"):
-    print(f".venv/bin/mlflow ui --backend-store-uri {uri} --port 5000")
+    print("MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true .venv/bin/mlflow ui \\\n"
+          f"    --backend-store-uri {uri} \\\n"
+          f"    --default-artifact-root {local_artifact_location(uri)} \\\n"
+          "    --host 127.0.0.1 --port 5000")
 else:
     print(f"runs go to {uri}: open that address in a browser")
 
 # %% trn-mlflow-imports
 from landcover.training.model import module_name
-from landcover.training.tracking import MODEL_NAME, ensure_experiment, log_figure, log_model, model_params
+from landcover.training.tracking import CHAPTER_MODEL_NAME, ensure_experiment, log_figure, log_model, model_params
 
 # %% [markdown]
 # **Exercise 2.8: Log and register the run**
@@ -465,9 +473,9 @@ with mlflow.start_run(experiment_id=experiment_id, run_name="chapter 2 short run
         mlflow.log_metrics({key: value for key, value in row.items() if key != "epoch"}, step=row["epoch"])
     mlflow.log_metrics(result.best_scores.as_dict("best_val_"))
     log_figure(plot_confusion_matrix(cm, title="Short run, held-out tiles"), "confusion_matrix.png")
-    info = log_model(short_model, params, registered_model_name=MODEL_NAME)
+    info = log_model(short_model, params, registered_model_name=CHAPTER_MODEL_NAME)
 
-print(f"run {run.info.run_id}: {MODEL_NAME}, version {info.registered_model_version}")
+print(f"run {run.info.run_id}: {CHAPTER_MODEL_NAME}, version {info.registered_model_version}")
 check("trn-mlflow", run.info.run_id, info)
 
 # %% trn-mlflow-read
@@ -480,8 +488,8 @@ curve = client.get_metric_history(run.info.run_id, "val_miou")
 print("val_miou by epoch:", ", ".join(f"{m.step}: {m.value:.3f}" for m in sorted(curve, key=lambda m: m.step)))
 print("artifacts:", ", ".join(a.path for a in client.list_artifacts(run.info.run_id)))
 print("logged model:", info.model_uri)
-version = client.get_model_version(MODEL_NAME, info.registered_model_version)
-print(f"registry: {MODEL_NAME} version {version.version}, from run {version.run_id}")
+version = client.get_model_version(CHAPTER_MODEL_NAME, info.registered_model_version)
+print(f"registry: {CHAPTER_MODEL_NAME} version {version.version}, from run {version.run_id}")
 
 # %% [markdown]
 # ### Loading the model back
@@ -493,7 +501,7 @@ from landcover.inference import params_from_run, predict_tile
 # **Exercise 2.9: Load from the registry and predict**
 
 # %% trn-load-solution
-model_uri = f"models:/{MODEL_NAME}/{info.registered_model_version}"
+model_uri = f"models:/{CHAPTER_MODEL_NAME}/{info.registered_model_version}"
 loaded_model = mlflow.pyfunc.load_model(model_uri)
 run_params = params_from_run(loaded_model.metadata.run_id)
 example_record = val_records[0]

@@ -360,7 +360,7 @@ def _log_run(
 ) -> tuple[str, Any]:
     """Log the short run as the chapter does, with one part changed."""
     from landcover.training.model import build_model, module_name
-    from landcover.training.tracking import MODEL_NAME, ensure_experiment, log_model, model_params
+    from landcover.training.tracking import CHAPTER_MODEL_NAME, ensure_experiment, log_model, model_params
 
     config, _, result = short_run
     params = model_params(
@@ -376,13 +376,15 @@ def _log_run(
         for row in result.history if per_epoch else result.history[-1:]:
             mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"] if per_epoch else 0)
         mlflow.log_metrics(result.best_scores.as_dict("best_val_"))
-        name = MODEL_NAME if registered == "default" else registered
+        name = CHAPTER_MODEL_NAME if registered == "default" else registered
         info = log_model(model, params, registered_model_name=name)
     return run.info.run_id, info
 
 
 @pytest.mark.slow
 def test_mlflow(chapter: Chapter, short_run: tuple[Any, Any, Any], store: str) -> None:
+    from landcover.training.tracking import MODEL_NAME
+
     run_id, info = _log_run(chapter, short_run)
     assert_passes(evaluate("trn-mlflow", run_id, info))
     assert_hint(evaluate("trn-mlflow", "0123456789abcdef", info), "no run")
@@ -391,6 +393,7 @@ def test_mlflow(chapter: Chapter, short_run: tuple[Any, Any, Any], store: str) -
     assert_hint(evaluate("trn-mlflow", run_id, other_info), "log the model inside the run")
     assert_hint(evaluate("trn-mlflow", *_log_run(chapter, short_run, registered=None)), "not registered")
     assert_hint(evaluate("trn-mlflow", *_log_run(chapter, short_run, registered="my-model")), "another name")
+    assert_hint(evaluate("trn-mlflow", *_log_run(chapter, short_run, registered=MODEL_NAME)), "pre-trained model's name")
     assert_hint(evaluate("trn-mlflow", *_log_run(chapter, short_run, per_epoch=False)), "log one per epoch")
     assert_hint(evaluate("trn-mlflow", *_log_run(chapter, short_run, settings=False)), "training settings")
 
@@ -400,10 +403,10 @@ def test_load(chapter: Chapter, short_run: tuple[Any, Any, Any], store: str) -> 
     from landcover.data import read_tile
     from landcover.inference.params import params_from_run
     from landcover.inference.predict import predict_tile
-    from landcover.training.tracking import MODEL_NAME
+    from landcover.training.tracking import CHAPTER_MODEL_NAME, MODEL_NAME
 
     run_id, info = _log_run(chapter, short_run)
-    uri = f"models:/{MODEL_NAME}/{info.registered_model_version}"
+    uri = f"models:/{CHAPTER_MODEL_NAME}/{info.registered_model_version}"
     model = mlflow.pyfunc.load_model(uri)
     params = params_from_run(run_id)
     record = chapter.val_records[0]
@@ -411,7 +414,10 @@ def test_load(chapter: Chapter, short_run: tuple[Any, Any, Any], store: str) -> 
     predicted = predict_tile(model, tile, params)
     assert_passes(evaluate("trn-load", uri, params, predicted))
     assert_hint(evaluate("trn-load", info.model_uri.replace("models:/", "runs:/"), params, predicted), "registry address")
-    assert_hint(evaluate("trn-load", f"models:/other-model/{info.registered_model_version}", params, predicted), "book registers")
+    assert_hint(evaluate("trn-load", f"models:/other-model/{info.registered_model_version}", params, predicted),
+                "chapter registers")
+    assert_hint(evaluate("trn-load", f"models:/{MODEL_NAME}/1", params, predicted), "the pre-trained model")
+    assert_hint(evaluate("trn-load", f"models:/{CHAPTER_MODEL_NAME}/latest", params, predicted), "name the version")
     assert_hint(evaluate("trn-load", uri, mlflow.get_run(run_id).data.params, predicted), "holds text")
     earlier_id, _ = _log_run(chapter, short_run)
     changed = dict(params_from_run(earlier_id), module_name="segformer-b0")

@@ -70,7 +70,7 @@ def test_the_run_is_logged_and_registered_in_the_configured_store(chapter_run: t
     from mlflow import MlflowClient
 
     from landcover.inference.params import parse_params
-    from landcover.training.tracking import MODEL_NAME
+    from landcover.training.tracking import CHAPTER_MODEL_NAME, MODEL_NAME
 
     run, store = chapter_run
     assert store in cell_text(run.cells_by_label()["trn-setup"])
@@ -86,8 +86,10 @@ def test_the_run_is_logged_and_registered_in_the_configured_store(chapter_run: t
     history = client.get_metric_history(logged.info.run_id, "val_miou")
     assert sorted(m.step for m in history) == list(range(1, 9))
     assert 0 < logged.data.metrics["best_val_miou"] <= 1
-    versions = client.search_model_versions(f"name = '{MODEL_NAME}'")
+    versions = client.search_model_versions(f"name = '{CHAPTER_MODEL_NAME}'")
     assert [(str(v.version), v.run_id) for v in versions] == [("1", logged.info.run_id)]
+    # the short run stays out of the pre-trained model's name, which chapter 3 loads
+    assert client.search_model_versions(f"name = '{MODEL_NAME}'") == []
     assert "confusion_matrix.png" in [a.path for a in client.list_artifacts(logged.info.run_id)]
 
 

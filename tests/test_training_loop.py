@@ -22,6 +22,7 @@ from landcover.training.loop import (
     evaluate,
     fit,
     load_checkpoint,
+    pixel_weight_total,
     train_one_epoch,
 )
 from landcover.training.loss import SegmentationLoss, class_weights
@@ -81,6 +82,36 @@ def test_fit_logs_every_epoch_and_writes_checkpoints(datasets, tmp_path):
     state = load_checkpoint(tmp_path / CHECKPOINT_LAST)
     assert state["epoch"] == 2 and {"model", "optimizer", "scheduler", "rng", "history"} <= set(state)
     assert load_checkpoint(tmp_path / CHECKPOINT_BEST)["epoch"] == result.best_epoch
+
+
+def test_evaluate_reports_one_mean_over_the_labelled_pixels_whatever_the_batch_size(datasets):
+    _, _, plain_train, weights = datasets
+    model = _new_model().eval()
+    loss_fn = SegmentationLoss(weights)
+    masks = torch.stack([plain_train[i]["mask"] for i in range(len(plain_train))])
+    # the tiles' pixels weigh differently (other classes), so a mean of batch means would change with the batch size
+    assert len({round(pixel_weight_total(loss_fn, m[None]), 3) for m in masks}) > 1
+    by_batch = {size: evaluate(model, torch.utils.data.DataLoader(plain_train, batch_size=size), loss_fn)[0]
+                for size in (1, 4)}
+    with torch.no_grad():
+        images = torch.stack([plain_train[i]["image"] for i in range(len(plain_train))])
+        all_at_once = float(loss_fn(forward_logits(model, images), masks))  # every tile in one batch
+        per_tile = [float(loss_fn(forward_logits(model, images[i : i + 1]), masks[i : i + 1]))
+                    for i in range(len(masks))]
+    assert by_batch[1] == pytest.approx(all_at_once, rel=1e-5)
+    assert by_batch[4] == pytest.approx(all_at_once, rel=1e-5)
+    assert np.mean(per_tile) != pytest.approx(all_at_once, rel=1e-4)  # what the mean of batch means would say
+
+
+def test_fit_and_evaluate_report_the_same_validation_loss(datasets):
+    train, val, _, weights = datasets
+    model = _new_model()
+    loss_fn = SegmentationLoss(weights)
+    result = fit(model, train, val, replace(CONFIG, eval_batch_size=3), loss_fn)  # ends with the best weights
+    best = result.history[result.best_epoch - 1]
+    val_loss, matrix = evaluate(model, torch.utils.data.DataLoader(val, batch_size=2), loss_fn)
+    assert val_loss == pytest.approx(best["val_loss"], rel=1e-5)
+    assert matrix.scores().miou == pytest.approx(best["val_miou"])
 
 
 class _Interrupted(Exception):

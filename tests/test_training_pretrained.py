@@ -13,6 +13,7 @@ from landcover.inference.loading import load_published_model, published_model_lo
 from landcover.inference.predict import predict_tile
 from landcover.training import pretrained
 from landcover.training.io import labelled_records, read_image
+from landcover.training.tracking import CHAMPION_ALIAS, MODEL_NAME
 
 
 @pytest.fixture
@@ -37,6 +38,7 @@ def test_pretrained_model_is_trained_once_then_reported_present(toy_synthetic, c
     assert pretrained.main(["--data-root", root, "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "mIoU" in out and "registered: models:/segmentation-sentinel2-model/1" in out
+    client = mlflow.MlflowClient()
 
     published = published_model_location(root)
     assert (toy_synthetic / "mlflow-artifacts" / published.experiment_id / published.run_id / "artifacts"
@@ -45,15 +47,27 @@ def test_pretrained_model_is_trained_once_then_reported_present(toy_synthetic, c
     assert pretrained.main(["--data-root", root]) == 0
     assert capsys.readouterr().out.startswith("pre-trained model present")
 
-    # the registry and the published copy are the same model
+    # the registry and the published copy are the same model, and the alias champion names it
     registered = mlflow.pyfunc.load_model("models:/segmentation-sentinel2-model/1")
     assert registered.metadata.run_id == published.run_id
+    assert str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION_ALIAS).version) == "1"
+    assert mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@{CHAMPION_ALIAS}").metadata.run_id == published.run_id
     model, params = load_published_model(published)
     image = read_image(labelled_records(root)[0].image)
     np.testing.assert_array_equal(predict_tile(model, image, params), predict_tile(registered, image, params))
 
+    # a registry made before the alias existed gets it from the status check, without retraining
+    client.delete_registered_model_alias(MODEL_NAME, CHAMPION_ALIAS)
+    present, reason = pretrained.pretrained_model_status(root)
+    assert present and f"alias {CHAMPION_ALIAS} set to version 1" in reason
+    assert client.get_model_version_by_alias(MODEL_NAME, CHAMPION_ALIAS).run_id == published.run_id
+    assert published_model_location(root).run_id == published.run_id
+
     assert pretrained.main(["--data-root", root, "--force", "--quiet", "--epochs", "1"]) == 0
-    assert published_model_location(root).run_id != published.run_id  # retrained and republished
+    retrained = published_model_location(root).run_id
+    assert retrained != published.run_id  # retrained and republished
+    champion = client.get_model_version_by_alias(MODEL_NAME, CHAMPION_ALIAS)
+    assert (str(champion.version), champion.run_id) == ("2", retrained)  # the alias follows the new pre-trained model
 
 
 def test_pretrained_model_refuses_incomplete_synthetic_data(tmp_path):

@@ -660,13 +660,13 @@ def check_miou(miou: Any, cm: np.ndarray) -> None:
     ),
 )
 def check_mlflow(run_id: Any, info: Any) -> str:
-    """run_id: the MLflow run; info: what log_model returned (registered under MODEL_NAME)."""
+    """run_id: the MLflow run; info: what log_model returned (registered under CHAPTER_MODEL_NAME)."""
     import mlflow
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     from landcover.inference.params import PARAM_KEYS
-    from landcover.training.tracking import MODEL_NAME
+    from landcover.training.tracking import CHAPTER_MODEL_NAME, MODEL_NAME
 
     if not isinstance(run_id, str):
         raise Hint(f"`run_id` should be the run's id (text), but it is a {type(run_id).__name__}.")
@@ -701,23 +701,30 @@ def check_mlflow(run_id: Any, info: Any) -> str:
         raise Hint("the run has no best_val_miou: log the scores of the best epoch too.")
     version = getattr(info, "registered_model_version", None)
     if version is None:
-        raise Hint("the model was logged but not registered: give log_model the registry name of the book's model.")
+        raise Hint("the model was logged but not registered: give log_model the registry name of the chapter's runs.")
     names = {v.name for v in client.search_model_versions(f"run_id = '{run_id}'")}
-    if names and MODEL_NAME not in names:
+    if MODEL_NAME in names:
         raise Hint(
-            f"the model is registered as {', '.join(sorted(names))}, another name than the one the book and "
-            "chapter 3 use (MODEL_NAME)."
+            f"the model is registered as {MODEL_NAME}, the pre-trained model's name: whatever asks for the newest "
+            "version of the book's model (chapter 3, for one) would get this short run. Register it under the "
+            "chapter's own name."
+        )
+    if names and CHAPTER_MODEL_NAME not in names:
+        raise Hint(
+            f"the model is registered as {', '.join(sorted(names))}, another name than the one this chapter "
+            "registers its short runs under (the steps name it)."
         )
     try:
-        registered = client.get_model_version(MODEL_NAME, str(version))
+        registered = client.get_model_version(CHAPTER_MODEL_NAME, str(version))
     except MlflowException:
         registered = None
     if registered is None or registered.run_id != run_id:
         source = f"run {registered.run_id}" if registered is not None else "another run"
         raise Hint(
-            f"version {version} of {MODEL_NAME} comes from {source}, not from `run_id`: log the model inside the run."
+            f"version {version} of {CHAPTER_MODEL_NAME} comes from {source}, not from `run_id`: log the model "
+            "inside the run."
         )
-    return f"Registered as {MODEL_NAME}, version {version}."
+    return f"Registered as {CHAPTER_MODEL_NAME}, version {version}."
 
 
 # --- exercise 9: load through the registry and predict ------------------------------------------
@@ -738,8 +745,9 @@ def _loaded(model_uri: str, tracking_uri: str) -> PyFuncModel:
     likely=(
         LikelyError(
             Exception,
-            "The registry has no such version of the model: the version is the number printed when "
-            "you registered it (`info.registered_model_version`), and the run id is a long hexadecimal string.",
+            "The registry has no such version of the model: the version is the number the registry gave "
+            "your model when you logged it (the previous exercise printed it), and a run id is a long "
+            "hexadecimal string.",
             contains="RESOURCE_DOES_NOT_EXIST|not found|does not exist",
         ),
     ),
@@ -753,13 +761,23 @@ def check_load(model_uri: Any, run_params: Any, predicted: Any) -> str:
     from landcover.data import read_tile
     from landcover.inference.params import PARAM_KEYS, params_from_run
     from landcover.inference.predict import predict_tile
-    from landcover.training.tracking import MODEL_NAME
+    from landcover.training.tracking import CHAPTER_MODEL_NAME, MODEL_NAME
 
     if not isinstance(model_uri, str) or not model_uri.startswith("models:/"):
         raise Hint(f"`model_uri` should be a registry address models:/<name>/<version>, not {model_uri!r}.")
-    name = model_uri[len("models:/") :].split("/")[0]
-    if name != MODEL_NAME:
-        raise Hint(f"`model_uri` names the model {name!r}; the book registers its model as {MODEL_NAME!r}.")
+    name = model_uri[len("models:/") :].split("/")[0].split("@")[0]
+    if name == MODEL_NAME:
+        raise Hint(
+            f"`model_uri` names {MODEL_NAME!r}, the pre-trained model; your short run is registered under the "
+            f"chapter's own name, {CHAPTER_MODEL_NAME!r}."
+        )
+    if name != CHAPTER_MODEL_NAME:
+        raise Hint(f"`model_uri` names the model {name!r}; the chapter registers its short runs as {CHAPTER_MODEL_NAME!r}.")
+    if "@" in model_uri or model_uri.rstrip("/").endswith("/latest"):
+        raise Hint(
+            "`model_uri` asks for an alias or the newest version, which changes as soon as someone registers "
+            "another run: name the version the registry gave your model."
+        )
     try:
         model = _loaded(model_uri, mlflow.get_tracking_uri())
     except MlflowException as error:

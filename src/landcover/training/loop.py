@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from landcover.inference.logits import forward_logits
 from landcover.storage import atomic_path
-from landcover.training.loss import SegmentationLoss, upsample_logits
+from landcover.training.loss import IGNORE_INDEX, SegmentationLoss, labels_to_targets, upsample_logits
 from landcover.training.metrics import ConfusionMatrix, Scores, scores_from_confusion
 
 CHECKPOINT_LAST = "last.pt"
@@ -179,6 +179,48 @@ def _loader(
 
 
 # -- one pass ----------------------------------------------------------------------------------
+def pixel_weight_total(loss_fn: SegmentationLoss, masks: torch.Tensor) -> float:
+    """The weight of the labelled pixels of ``masks``: what ``loss_fn`` divides its weighted sum by.
+
+    The loss of a batch is ``sum(w[y] * l) / sum(w[y])`` over its labelled
+    pixels (``w = 1`` without class weights, so the denominator is the number
+    of labelled pixels). Multiplying a batch's loss by this total gives back
+    its sum, which several batches can then share: see :class:`LossMean`.
+    """
+    targets = labels_to_targets(masks)
+    valid = targets != IGNORE_INDEX
+    weights = getattr(loss_fn, "weights", None)
+    if weights is None:
+        return float(valid.sum())
+    return float((weights.to(targets.device)[targets.clamp(min=0)] * valid).sum())
+
+
+@dataclass
+class LossMean:
+    """The mean loss over every labelled pixel of several batches, whatever their size.
+
+    The mean of the batches' means would weigh a batch of few labelled pixels
+    (or a short last batch) as much as a full one, so the figure would change
+    with the batch size. Here each batch adds its weighted sum and its weight
+    total, and :attr:`value` divides one by the other: the same number as the
+    loss of all those pixels in a single batch.
+    """
+
+    total: float = 0.0
+    weight: float = 0.0
+
+    def add(self, loss: torch.Tensor | float, loss_fn: SegmentationLoss, masks: torch.Tensor) -> None:
+        """Add one batch: its mean loss (as ``loss_fn`` returns it) and its masks."""
+        weight = pixel_weight_total(loss_fn, masks)
+        self.total += float(loss) * weight
+        self.weight += weight
+
+    @property
+    def value(self) -> float:
+        """The pooled mean (NaN when no labelled pixel was seen)."""
+        return self.total / self.weight if self.weight > 0 else float("nan")
+
+
 def train_one_epoch(
     model: torch.nn.Module,
     loader: DataLoader,
@@ -192,9 +234,13 @@ def train_one_epoch(
     description: str = "train",
     progress: bool = True,
 ) -> float:
-    """One pass over ``loader``; returns the mean training loss (per batch)."""
+    """One pass over ``loader``; returns the mean training loss over the labelled pixels of the pass.
+
+    Each batch's loss is taken with the weights of that moment (they change
+    after every step), and pooled over pixels as in :class:`LossMean`.
+    """
     model.train()
-    total, batches = 0.0, 0
+    mean = LossMean()
     bar = tqdm(loader, desc=description, leave=False, unit="batch", disable=not progress)
     for batch in bar:
         images = batch["image"].to(device, non_blocking=True)
@@ -212,10 +258,9 @@ def train_one_epoch(
             optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        total += float(loss.detach())
-        batches += 1
-        bar.set_postfix(loss=f"{total / batches:.3f}")
-    return total / max(batches, 1)
+        mean.add(loss.detach(), loss_fn, masks)
+        bar.set_postfix(loss=f"{mean.value:.3f}")
+    return mean.value
 
 
 @torch.inference_mode()
@@ -232,11 +277,13 @@ def evaluate(
     """Mean loss and confusion matrix over ``loader``, at the labels' resolution.
 
     Logits are upsampled (bilinear) to the label size, the predicted class is
-    ``argmax + 1``; nodata pixels of the reference are skipped.
+    ``argmax + 1``; nodata pixels of the reference are skipped. The loss is the
+    (class-weighted) mean over every labelled pixel of the loader's tiles, the
+    same whatever the batch size (:class:`LossMean`); NaN without ``loss_fn``.
     """
     model.eval()
     matrix = ConfusionMatrix()
-    total, batches = 0.0, 0
+    mean = LossMean()
     for batch in tqdm(loader, desc=description, leave=False, unit="batch", disable=not progress):
         images = batch["image"].to(device, non_blocking=True)
         masks = batch["mask"].to(device, non_blocking=True)
@@ -244,10 +291,9 @@ def evaluate(
             logits = forward_logits(model, images)
         logits = upsample_logits(logits.float(), tuple(masks.shape[-2:]))
         if loss_fn is not None:
-            total += float(loss_fn(logits, masks))
-            batches += 1
+            mean.add(loss_fn(logits, masks), loss_fn, masks)
         matrix.update(logits.argmax(dim=1) + 1, masks)
-    return (total / batches if batches else float("nan")), matrix
+    return mean.value, matrix
 
 
 # -- checkpoints -------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ SegFormer on the synthetic data (``data/synthetic``), validates it on spatial
 blocks never seen in training, and publishes it in both forms:
 
 - a version of ``segmentation-sentinel2-model`` in the MLflow registry of the
-  active tracking URI (the project's local store by default);
+  active tracking URI (the project's local store by default), which the alias
+  ``champion`` points at (``models:/segmentation-sentinel2-model@champion``);
 - the published-artifacts layout under the data root,
   ``mlflow-artifacts/{experiment_id}/{run_id}/artifacts/{model/,params.json}``
   (written by :mod:`landcover.training.publish`, read by :mod:`landcover.inference.loading`).
@@ -31,6 +32,8 @@ from landcover.config import data_root, is_remote
 from landcover.training.loop import TrainConfig
 
 if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+
     from landcover.inference.loading import PublishedModel
     from landcover.training.io import TileRecord
     from landcover.training.pipeline import TrainingRun
@@ -99,8 +102,46 @@ def _check_synthetic_data(root: str) -> None:
         )
 
 
+def set_champion_alias(version: str | int) -> None:
+    """Point the registry alias ``champion`` of the book's model at ``version`` (the pre-trained model's)."""
+    from mlflow import MlflowClient
+
+    from landcover.training.tracking import CHAMPION_ALIAS, MODEL_NAME
+
+    MlflowClient().set_registered_model_alias(MODEL_NAME, CHAMPION_ALIAS, str(version))
+
+
+def _champion_note(versions: Sequence[ModelVersion], run_id: str) -> str:
+    """Make sure the alias ``champion`` names a version of ``run_id``; say what it points at.
+
+    Sets the alias when the registry has none (a registry made before the alias
+    existed gets it without retraining); an alias moved on purpose to another
+    version is left where it is.
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from landcover.training.tracking import CHAMPION_ALIAS, MODEL_NAME
+
+    ours = max((v for v in versions if v.run_id == run_id), key=lambda v: int(v.version))
+    try:
+        current = MlflowClient().get_model_version_by_alias(MODEL_NAME, CHAMPION_ALIAS)
+    except MlflowException:
+        current = None
+    if current is None:
+        set_champion_alias(ours.version)
+        return f"alias {CHAMPION_ALIAS} set to version {ours.version}"
+    if current.run_id != run_id:
+        return f"alias {CHAMPION_ALIAS} left on version {current.version}, another run's"
+    return f"{MODEL_NAME}@{CHAMPION_ALIAS} = version {current.version}"
+
+
 def pretrained_model_status(root: str | None = None) -> tuple[bool, str]:
-    """``(present, reason)``: whether a loadable published model exists and is registered here."""
+    """``(present, reason)``: whether a loadable published model exists and is registered here.
+
+    When it is, the registry alias ``champion`` is set on its version if the
+    registry has no such alias yet (see :func:`_champion_note`).
+    """
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -125,7 +166,11 @@ def pretrained_model_status(root: str | None = None) -> tuple[bool, str]:
         return False, f"the registry cannot be read ({error})"
     if not any(v.run_id == published.run_id for v in versions):
         return False, f"run {published.run_id} is not registered as {MODEL_NAME} in {mlflow.get_tracking_uri()}"
-    return True, f"{published.location} (run {published.run_id})"
+    try:
+        note = _champion_note(versions, published.run_id)
+    except MlflowException as error:  # a registry that refuses aliases still holds the model
+        note = f"alias champion not set: {error}"
+    return True, f"{published.location} (run {published.run_id}; {note})"
 
 
 def train_pretrained_model(
@@ -138,7 +183,9 @@ def train_pretrained_model(
 ) -> tuple[TrainingRun, PublishedModel]:
     """Train on the synthetic data, register the model and publish it; returns ``(TrainingRun, PublishedModel)``.
 
-    ``publish_root``: where the published-artifacts layout goes (default: ``root``).
+    The new version gets the registry alias ``champion``, so
+    ``models:/segmentation-sentinel2-model@champion`` always names the pre-trained
+    model. ``publish_root``: where the published-artifacts layout goes (default: ``root``).
     """
     from landcover.training.io import labelled_records
     from landcover.training.pipeline import train_model
@@ -161,6 +208,8 @@ def train_pretrained_model(
         )
     finally:
         shutil.rmtree(checkpoints, ignore_errors=True)
+    if run.registered_version is not None:
+        set_champion_alias(run.registered_version)
     published = publish_run(
         run.run_id, publish_root or root, model_uri=run.model_uri, model_name="segmentation-sentinel2-model",
         model_version=run.registered_version, extra={"pretrained_config": pretrained_config_key(config)},
@@ -186,7 +235,8 @@ def _report(run: TrainingRun, published: PublishedModel, seconds: float) -> str:
         else:
             lines.append(f"  {klass.id:>2} {klass.name:<36} absent from the validation tiles")
     lines += [
-        f"registered: models:/segmentation-sentinel2-model/{run.registered_version} (run {run.run_id})",
+        f"registered: models:/segmentation-sentinel2-model/{run.registered_version} (run {run.run_id}), "
+        "alias champion",
         f"published: {published.location}",
     ]
     return "\n".join(lines)

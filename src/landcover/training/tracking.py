@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
 #: Name of the model in the MLflow Model Registry (as in the original tutorial).
 MODEL_NAME = "segmentation-sentinel2-model"
+#: Registry alias of the pre-trained model's version: ``models:/segmentation-sentinel2-model@champion``.
+CHAMPION_ALIAS = "champion"
+#: Registry name of chapter 2's short runs, kept apart from :data:`MODEL_NAME` so that nothing
+#: loading "the newest version" of the book's model picks a participant's one-minute run.
+CHAPTER_MODEL_NAME = "segmentation-sentinel2-model-chapter-2"
 #: Default experiment of the book's training runs.
 DEFAULT_EXPERIMENT = "landcover-segmentation"
 #: Name of the logged model inside a run (``.../artifacts/model`` once published).
