@@ -178,3 +178,69 @@ def test_bad_masks_and_images_say_what_is_wrong(tiny_tile: tuple[dict, np.ndarra
     empty = P.create_geojson_from_mask(image, np.zeros_like(mask))
     assert empty.empty and list(empty.columns) == ["class_id", "class_name", "area_km2", "geometry"]
     assert P.to_geojson(empty)["features"] == []
+
+
+def _tile(x0: float, mask: np.ndarray) -> tuple[dict, np.ndarray]:
+    transform = Affine(10, 0, x0, 0, -10, 3_000_200)
+    return {"array": np.zeros((1, *mask.shape)), "transform": transform, "crs": "EPSG:3035"}, mask
+
+
+def test_region_polygons_are_simplified_as_one_coverage_with_tile_edges_gone(synthetic_dir: Path) -> None:
+    # The synthetic town tile cut into a west and an east tile: patches crossing the cut must merge again.
+    image = get_satellite_image(synthetic_dir / "images" / "LU000" / "2021" / f"{TOWN_STEM}.tif")
+    mask = load_label(synthetic_dir / "labels" / "LU000" / "2021" / f"{TOWN_STEM}.npy")
+    transform = image["transform"]
+    west = {**image, "array": mask[:, :125]}
+    east = {**image, "array": mask[:, 125:], "transform": transform @ Affine.translation(125, 0)}
+    frames = [P.create_geojson_from_mask(west, mask[:, :125]), P.create_geojson_from_mask(east, mask[:, 125:])]
+    expected = class_pixel_areas_m2(mask, 100.0)
+    exact = P.class_polygons_for_region(frames, multi=True)
+    simple = P.class_polygons_for_region(frames, tolerance_m=15.0, multi=True)
+    assert list(simple.columns) == ["class_id", "class_name", "area_km2", "n_polygons", "geometry"]
+    assert (simple.geom_type == "MultiPolygon").all() and simple.geometry.is_valid.all()
+    assert shapely.coverage_is_valid(simple.geometry.values)  # glued: no overlap between classes
+    assert simple.geometry.area.sum() == pytest.approx(shapely.union_all(simple.geometry.values).area, rel=1e-9)
+    assert int(shapely.get_num_coordinates(simple.geometry.values).sum()) < int(
+        shapely.get_num_coordinates(exact.geometry.values).sum()
+    )
+    # area_km2 is the pixels' area, measured before simplifying; n_polygons counts the patches given.
+    assert simple.set_index("class_id")["area_km2"].to_dict() == pytest.approx(
+        {k: v / 1e6 for k, v in expected.items()}, rel=1e-12
+    )
+    assert simple["n_polygons"].sum() == sum(len(f) for f in frames)
+    # The patches cut by tile edges are merged before simplifying: fewer parts than patches.
+    parts = {int(i): len(g.geoms) for i, g in zip(simple["class_id"], simple.geometry, strict=True)}
+    assert sum(parts.values()) < simple["n_polygons"].sum()
+    # One woods patch cut by a tile edge stays one polygon, simplified or not.
+    left, right = np.full((20, 20), 6, dtype=np.uint8), np.full((20, 20), 6, dtype=np.uint8)
+    left[5:10, 15:] = 3
+    right[5:10, :5] = 3
+    tiles = [P.create_geojson_from_mask(*_tile(4_000_000, left)), P.create_geojson_from_mask(*_tile(4_000_200, right))]
+    woods = P.class_polygons_for_region(tiles, tolerance_m=5.0).set_index("class_id").geometry[3]
+    assert woods.geom_type == "Polygon" and woods.area == pytest.approx(5000.0, rel=0.05)
+
+
+def test_region_polygons_refuse_bad_input_and_warn_on_what_is_no_coverage() -> None:
+    mask = np.full((20, 20), 6, dtype=np.uint8)
+    mask[:, 10:] = 2
+    patches = P.create_geojson_from_mask(*_tile(4_000_000, mask))
+    with pytest.raises(ValueError, match="tolerance_m"):
+        P.class_polygons_for_region(patches, tolerance_m=-5)
+    with pytest.raises(ValueError, match="class_id values \\[99\\]"):
+        P.class_polygons_for_region(patches.assign(class_id=99))
+    with pytest.raises(ValueError, match="not polygons"):
+        P.class_polygons_for_region(patches.set_geometry(patches.geometry.boundary))
+    with pytest.raises(ValueError, match="empty list"):
+        P.class_polygons_for_region([])
+    with pytest.raises(ValueError, match="projected CRS"):
+        P.class_polygons_for_region(patches.to_crs(4326), tolerance_m=10.0)
+    empty = P.class_polygons_for_region(patches.iloc[:0], tolerance_m=10.0)
+    assert empty.empty and list(empty.columns) == ["class_id", "class_name", "area_km2", "n_polygons", "geometry"]
+    # Two tiles overlapping with different classes are no coverage: simplified one by one, with a warning.
+    other = P.create_geojson_from_mask(*_tile(4_000_100, np.full((20, 20), 10, dtype=np.uint8)))
+    with pytest.warns(UserWarning, match="not a coverage"):
+        P.class_polygons_for_region([patches, other], tolerance_m=10.0)
+    # Edges off the pixel grid (already simplified outlines) cannot be matched either.
+    rotated = patches.set_geometry(patches.geometry.rotate(10, origin=(4_000_000, 3_000_000)))
+    with pytest.warns(UserWarning, match="pixel grid"):
+        P.class_polygons_for_region(rotated, tolerance_m=10.0)

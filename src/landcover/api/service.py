@@ -44,7 +44,6 @@ from landcover.api.schemas import (
 )
 from landcover.api.settings import ApiSettings
 from landcover.api.validation import ImageKey, NotFoundError, check_nuts, parse_image
-from landcover.api.vectors import dissolve_patches, feature_collection
 from landcover.classes import CLASSES, NODATA
 from landcover.data.paths import image_path
 from landcover.data.regions import available_years, list_regions, load_nuts3, nuts3_at
@@ -54,7 +53,7 @@ from landcover.errors import DataFileError
 from landcover.inference.cache import PredictionStore, model_key
 from landcover.inference.loading import LoadedModel, published_model_location
 from landcover.inference.model import load_model
-from landcover.inference.polygons import create_geojson_from_mask, to_geojson
+from landcover.inference.polygons import class_polygons_for_region, create_geojson_from_mask, to_geojson
 from landcover.inference.prediction import predict
 from landcover.inference.regions import predict_region
 from landcover.storage import scheme_of
@@ -372,6 +371,7 @@ class LandcoverService:
             polygons={"type": "FeatureCollection", "features": []},  # type: ignore[arg-type]
         )
         grid = {"array": region["mask"], "transform": transform, "crs": MASK_CRS}
-        dissolved = dissolve_patches(create_geojson_from_mask(grid, region["mask"]), simplify)
-        polygons = json.dumps(feature_collection(dissolved, POLYGON_CRS[crs]), separators=(",", ":"))
+        # One MultiPolygon per class (multi=True): one geometry type for clients, whatever the region.
+        classes = class_polygons_for_region(create_geojson_from_mask(grid, region["mask"]), simplify, multi=True)
+        polygons = json.dumps(to_geojson(classes, POLYGON_CRS[crs]), separators=(",", ":"))
         return response.model_dump(mode="json", exclude={"polygons"}), polygons

@@ -5,14 +5,18 @@ The polygons follow the pixel edges of the mask on the image's own grid
 class's polygons cover exactly its pixels. Dissolving and simplifying happen
 in EPSG:3035 metres too; only the finished polygons go to EPSG:4326 for web
 maps and GeoJSON (RFC 7946).
+
+For a region, :func:`class_polygons_for_region` is the one way from patches
+to class polygons (the API uses it too): it merges only the patches cut by
+tile edges, simplifies all patches as one coverage and gathers each class
+into a MultiPolygon without a union, which takes seconds, not tens of them.
 """
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -132,10 +136,24 @@ def create_geojson_from_mask(image: Mapping[str, Any], mask: np.ndarray) -> gpd.
     transform, crs, shape = image_grid(image)
     values = check_mask(mask, shape)
     ids: list[int] = []
-    geometries: list[Any] = []
-    for geometry, value in shapes(values, mask=values != NODATA, connectivity=4, transform=transform):
+    vertices: list[tuple[float, float]] = []
+    ring_sizes: list[int] = []
+    ring_owner: list[int] = []
+    for number, (geometry, value) in enumerate(
+        shapes(values, mask=values != NODATA, connectivity=4, transform=transform)
+    ):
         ids.append(int(value))
-        geometries.append(shapely.geometry.shape(geometry))
+        for ring in geometry["coordinates"]:  # the outline first, then the holes
+            vertices.extend(ring)
+            ring_sizes.append(len(ring))
+            ring_owner.append(number)
+    # Built in two vectorised calls: a polygon at a time would cost as much again as tracing.
+    geometries: Any = []
+    if ids:
+        rings = shapely.linearrings(
+            np.asarray(vertices, dtype=float), indices=np.repeat(np.arange(len(ring_sizes)), ring_sizes)
+        )
+        geometries = shapely.polygons(rings, indices=np.asarray(ring_owner))
     frame = gpd.GeoDataFrame(
         {
             "class_id": np.asarray(ids, dtype=np.int64),
@@ -149,8 +167,8 @@ def create_geojson_from_mask(image: Mapping[str, Any], mask: np.ndarray) -> gpd.
     return frame[[*POLYGON_COLUMNS, "geometry"]]
 
 
-def _as_one_frame(polygons: gpd.GeoDataFrame | Iterable[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    """One GeoDataFrame from one or several (tiles of a region), all in the same CRS."""
+def _as_one_frame(polygons: gpd.GeoDataFrame | Iterable[gpd.GeoDataFrame]) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """One GeoDataFrame from one or several (tiles of a region), all in the same CRS, and each row's frame number."""
     import geopandas as gpd
     import pandas as pd
 
@@ -160,50 +178,241 @@ def _as_one_frame(polygons: gpd.GeoDataFrame | Iterable[gpd.GeoDataFrame]) -> gp
         frames = list(polygons)
         if not frames:
             raise ValueError("polygons is an empty list: nothing to dissolve")
+        for number, frame in enumerate(frames):
+            if not isinstance(frame, gpd.GeoDataFrame):
+                raise ValueError(f"polygons[{number}] is a {type(frame).__name__}, not a GeoDataFrame")
     crs_set = {None if f.crs is None else f.crs.to_string() for f in frames}
     if len(crs_set) != 1 or None in crs_set:
         raise ValueError(f"polygons must all have the same CRS, got {sorted(map(str, crs_set))}")
     for frame in frames:
         if "class_id" not in frame.columns:
             raise ValueError(f"polygons need a 'class_id' column, got columns {list(frame.columns)}")
+    origin = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
     if len(frames) == 1:
-        return frames[0]
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+        return frames[0], origin
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs), origin
 
 
-def dissolve_by_class(polygons: gpd.GeoDataFrame | Iterable[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    """One (multi)polygon per class, from the polygons of one tile or of many (a region).
+def _merge_groups(geometries: np.ndarray, ids: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Which patches to merge (a group number per patch) and whether the patches form a coverage.
 
-    Patches that touch across tile edges merge. Work in the tiles' CRS
-    (EPSG:3035): a union in degrees would be neither exact nor equal-area.
+    Patches of one class that share a border line or overlap (a patch cut by
+    a tile edge, tiles that overlap) belong to one group. Patches traced from
+    one mask never do, so only neighbours are compared: same-class pairs
+    whose boxes meet, and, between different frames (tiles), every pair
+    whose boxes meet, where a different-class overlap means the patches are
+    no coverage (overlapping tiles that disagree).
+    """
+    import shapely
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``class_id``, ``class_name``, ``area_km2`` (area of the union, km²),
-        ``n_polygons`` (patches merged) and ``geometry``; CRS of the input.
+    n = len(geometries)
+    first, second = shapely.STRtree(geometries).query(geometries)
+    wanted = (first < second) & ((ids[first] == ids[second]) | (origin[first] != origin[second]))
+    first, second = first[wanted], second[wanted]
+    if not len(first):
+        return np.arange(n), True
+    matrices = shapely.relate(geometries[first], geometries[second]).astype("S9")
+    cells = np.frombuffer(matrices.tobytes(), dtype="S1").reshape(-1, 9)
+    inside = cells[:, 0] != b"F"  # the interiors meet: the patches overlap
+    same = ids[first] == ids[second]
+    merge = same & (inside | (cells[:, 4] == b"1"))  # or their borders share a line
+    links = coo_matrix((np.ones(int(merge.sum())), (first[merge], second[merge])), shape=(n, n))
+    _, groups = connected_components(links, directed=False)
+    return groups, not (inside & ~same).any()
+
+
+class _Patches(NamedTuple):
+    """Patches of a region once those cut by tile edges are merged (see :func:`_merge_patches`)."""
+
+    geometries: np.ndarray  # Polygons, EPSG:3035 (or the input's CRS)
+    class_ids: np.ndarray  # class of each geometry
+    crs: CRS
+    n_input: dict[int, int]  # patches given per class, before merging
+    coverage: bool  # no two classes overlap (as far as looked: between tiles)
+
+
+def _merge_patches(polygons: gpd.GeoDataFrame | Iterable[gpd.GeoDataFrame]) -> _Patches:
+    """Check the patches, then merge those of one class that share a border line or overlap."""
+    import shapely
+
+    frame, origin = _as_one_frame(polygons)
+    ids = frame["class_id"].to_numpy()
+    if len(ids) and not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"polygons' 'class_id' must hold integer class ids, got dtype {ids.dtype}")
+    ids = ids.astype(np.int64)
+    unknown = sorted(set(np.unique(ids).tolist()) - set(CLASS_IDS))
+    if unknown:
+        raise ValueError(f"polygons hold class_id values {unknown} that are not classes 1..{N_CLASSES}")
+    geometries = frame.geometry.to_numpy()
+    kinds = shapely.get_type_id(geometries)
+    wrong = np.flatnonzero((kinds != 3) & (kinds != 6))  # Polygon, MultiPolygon
+    if len(wrong):
+        raise ValueError(
+            f"polygons hold {len(wrong)} geometries that are not polygons (rows {wrong[:5].tolist()}): "
+            "pass the polygons create_geojson_from_mask returns"
+        )
+    n_input = {int(i): int(n) for i, n in zip(*np.unique(ids, return_counts=True), strict=True)}
+    if not len(ids):
+        return _Patches(geometries, ids, frame.crs, n_input, True)
+    groups, coverage = _merge_groups(geometries, ids, origin)
+    # A group of one patch keeps it; a larger one is unioned (the few patches along tile edges).
+    order = np.argsort(groups, kind="stable")
+    starts = np.flatnonzero(np.r_[True, groups[order][1:] != groups[order][:-1]])
+    members = np.split(order, starts[1:])
+    merged = np.array(
+        [geometries[m[0]] if len(m) == 1 else shapely.union_all(geometries[m]) for m in members], dtype=object
+    )
+    parts, part_group = shapely.get_parts(merged, return_index=True)
+    return _Patches(parts, ids[order[starts]][part_group], frame.crs, n_input, coverage)
+
+
+def _areas_m2(patches: _Patches) -> np.ndarray:
+    """Area of each class's patches (index = class id), before any simplification: the pixels' area."""
+    import shapely
+
+    return np.bincount(patches.class_ids, weights=shapely.area(patches.geometries), minlength=N_CLASSES + 1)
+
+
+def _gather(patches: _Patches, areas_m2: np.ndarray, multi: bool, check: bool = False) -> gpd.GeoDataFrame:
+    """One row per class: its patches gathered into a MultiPolygon, without a union.
+
+    Patches of one class meet at most at corners once merged (4-connected
+    patches of a mask), which a MultiPolygon allows. ``areas_m2`` (by class
+    id, from :func:`_areas_m2`) become ``area_km2``. ``check`` repairs the
+    MultiPolygons that are invalid, which only patches simplified one by one
+    (no coverage) or repaired can make.
     """
     import geopandas as gpd
     import shapely
 
-    frame = _as_one_frame(polygons)
-    ids = sorted(int(i) for i in frame["class_id"].unique())
-    unknown = [i for i in ids if i not in CLASS_NAMES]
-    if unknown:
-        raise ValueError(f"polygons hold class_id values {unknown} that are not classes 1..{N_CLASSES}")
-    class_ids = frame["class_id"].to_numpy()
-    merged = [shapely.union_all(frame.geometry.values[class_ids == i]) for i in ids]
+    columns = ["class_id", "class_name", "area_km2", "n_polygons", "geometry"]
+    geometries, class_ids = patches.geometries, patches.class_ids
+    if len(geometries) and ((shapely.get_type_id(geometries) != 3) | shapely.is_empty(geometries)).any():
+        parts, index = shapely.get_parts(geometries, return_index=True)  # a repaired patch: its polygons
+        keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
+        geometries, class_ids = parts[keep], class_ids[index[keep]]
+    by_class = np.argsort(class_ids, kind="stable")
+    classes, counts = np.unique(class_ids, return_counts=True)
+    gathered = shapely.multipolygons(geometries[by_class], indices=np.repeat(np.arange(len(classes)), counts))
+    if not multi and len(classes):
+        single = counts == 1
+        gathered[single] = geometries[by_class][np.r_[0, np.cumsum(counts)[:-1]][single]]
+    if check:
+        bad = ~shapely.is_valid(gathered)
+        if bad.any():
+            gathered[bad] = shapely.make_valid(gathered[bad])
     result = gpd.GeoDataFrame(
         {
-            "class_id": np.asarray(ids, dtype=np.int64),
-            "class_name": [CLASS_NAMES[i] for i in ids],
-            "n_polygons": [int((class_ids == i).sum()) for i in ids],
+            "class_id": classes.astype(np.int64),
+            "class_name": [CLASS_NAMES[int(i)] for i in classes],
+            "area_km2": areas_m2[classes] / 1e6,
+            "n_polygons": np.array([patches.n_input[int(i)] for i in classes], dtype=np.int64),
         },
-        geometry=gpd.GeoSeries(merged, crs=frame.crs),
-        crs=frame.crs,
+        geometry=gpd.GeoSeries(gathered, crs=patches.crs),
+        crs=patches.crs,
     )
-    result["area_km2"] = result.geometry.area / 1e6
-    return result[["class_id", "class_name", "area_km2", "n_polygons", "geometry"]]
+    return result[columns]
+
+
+def dissolve_by_class(
+    polygons: gpd.GeoDataFrame | Iterable[gpd.GeoDataFrame], multi: bool = False
+) -> gpd.GeoDataFrame:
+    """One (multi)polygon per class, from the polygons of one tile or of many (a region).
+
+    Patches of one class that share a border (a patch cut by a tile edge)
+    are merged; the others are only gathered into a MultiPolygon, since
+    patches traced from one mask touch at most at a corner. That keeps a
+    region of ten thousand patches to a fraction of a second, where a union
+    of every patch per class would take seconds. Work in the tiles' CRS
+    (EPSG:3035): areas in degrees would be neither exact nor equal-area.
+
+    Parameters
+    ----------
+    polygons : geopandas.GeoDataFrame or iterable of geopandas.GeoDataFrame
+        Patches from :func:`create_geojson_from_mask` (a ``class_id`` column,
+        polygon geometries), of one mask or of several tiles, in one CRS.
+    multi : bool
+        Make every geometry a MultiPolygon, even of one part (one geometry
+        type for API clients); by default a class of one part is a Polygon.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``class_id``, ``class_name``, ``area_km2`` (area of the class's
+        pixels, km²), ``n_polygons`` (patches merged) and ``geometry``; CRS
+        of the input; sorted by class id; empty when there are no patches.
+
+    Raises
+    ------
+    ValueError
+        If the frames differ in CRS, lack ``class_id``, hold ids outside
+        1..10 or geometries that are not polygons, or none are given.
+    """
+    patches = _merge_patches(polygons)
+    return _gather(patches, _areas_m2(patches), multi)
+
+
+def _on_pixel_grid(geometries: np.ndarray, grid_m: float) -> bool:
+    """Whether every vertex lies on one grid of ``grid_m`` and every edge is horizontal or vertical.
+
+    Polygons traced from masks on one grid pass; once each gets a vertex at
+    every pixel corner, neighbours then have the same vertices along every
+    shared border, which ``coverage_simplify`` needs.
+    """
+    import shapely
+
+    rings = shapely.get_rings(shapely.get_parts(geometries))
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    if not len(coords):
+        return True
+    steps = (coords - coords[0]) / grid_m
+    if not np.allclose(steps, np.round(steps), rtol=0.0, atol=1e-6):
+        return False
+    edges = np.diff(coords, axis=0)[ring[1:] == ring[:-1]]
+    return bool((np.isclose(edges[:, 0], 0.0, atol=1e-6) | np.isclose(edges[:, 1], 0.0, atol=1e-6)).all())
+
+
+def _check_simplify_args(tolerance_m: float, grid_m: float, crs: CRS | None | bool = False) -> None:
+    """Raise a ``ValueError`` naming the parameter when a tolerance, a pixel size or the CRS (if given) is wrong."""
+    if not isinstance(tolerance_m, int | float) or isinstance(tolerance_m, bool) or not tolerance_m >= 0:
+        raise ValueError(f"tolerance_m={tolerance_m!r} must be a distance in metres >= 0")
+    if not isinstance(grid_m, int | float) or isinstance(grid_m, bool) or not grid_m > 0:
+        raise ValueError(f"grid_m={grid_m!r} must be the pixel size in metres (> 0)")
+    if crs is not False and (crs is None or not crs.is_projected):
+        raise ValueError(
+            f"polygons are in {crs}: simplify in a projected CRS (EPSG:3035), before reprojecting"
+        )
+
+
+def _simplify_coverage(
+    geometries: np.ndarray, tolerance_m: float, grid_m: float, simplify_boundary: bool, coverage: bool = True
+) -> tuple[np.ndarray, bool]:
+    """Polygons simplified as one coverage, or one by one (with a warning) when they are none.
+
+    ``coverage=False`` (overlaps found between tiles) forces the fallback.
+    Also says whether the result is a clean coverage (no fallback, no repair).
+    """
+    import shapely
+
+    if tolerance_m == 0 or not len(geometries):
+        return geometries.copy(), True
+    clean = coverage and _on_pixel_grid(geometries, float(grid_m))
+    if clean:
+        dense = shapely.segmentize(geometries, float(grid_m))
+        simplified = shapely.coverage_simplify(dense, float(tolerance_m), simplify_boundary=simplify_boundary)
+    else:
+        warnings.warn(
+            "the polygons are not a coverage on one pixel grid (they overlap, or their edges are not "
+            "pixel edges): each is simplified alone, so small gaps or overlaps may appear between classes",
+            stacklevel=3,
+        )
+        simplified = shapely.simplify(geometries, float(tolerance_m), preserve_topology=True)
+    bad = ~shapely.is_valid(simplified)
+    if bad.any():
+        simplified[bad] = shapely.make_valid(simplified[bad])
+    return simplified, clean and not bad.any()
 
 
 def simplify_polygons(
@@ -219,9 +428,12 @@ def simplify_polygons(
     opens between them, as it would if each polygon were simplified alone.
     Pixel polygons first get a vertex at every pixel corner (``grid_m``, the
     pixel size in metres) so both sides of a border have the same vertices,
-    which the coverage algorithm requires. Should the input still not be a
-    valid coverage, each polygon is simplified alone (topology kept within
-    each polygon only) with a warning.
+    which the coverage algorithm requires. Rather than the slow
+    ``shapely.coverage_is_valid``, a cheap test checks that every edge is a
+    pixel edge on one grid, as for polygons traced from masks; should that
+    fail, each polygon is simplified alone (topology kept within each polygon
+    only) with a warning. Overlaps are not searched for here
+    (:func:`class_polygons_for_region` looks for them between tiles).
 
     The ``area_km2`` column is kept as it was: the pixel-exact area, not the
     area of the simplified outline. Simplify in EPSG:3035, *before*
@@ -251,30 +463,9 @@ def simplify_polygons(
         If ``tolerance_m`` or ``grid_m`` is negative (or not a number), or the
         polygons are not in a projected CRS.
     """
-    import shapely
-
-    if not isinstance(tolerance_m, int | float) or isinstance(tolerance_m, bool) or not tolerance_m >= 0:
-        raise ValueError(f"tolerance_m={tolerance_m!r} must be a distance in metres >= 0")
-    if not isinstance(grid_m, int | float) or isinstance(grid_m, bool) or not grid_m > 0:
-        raise ValueError(f"grid_m={grid_m!r} must be the pixel size in metres (> 0)")
-    if polygons.crs is None or not polygons.crs.is_projected:
-        raise ValueError(
-            f"polygons are in {polygons.crs}: simplify in a projected CRS (EPSG:3035), before reprojecting"
-        )
+    _check_simplify_args(tolerance_m, grid_m, polygons.crs)
     result = polygons.copy()
-    if tolerance_m == 0 or result.empty:
-        return result
-    geometries = shapely.segmentize(result.geometry.values, float(grid_m))
-    if shapely.coverage_is_valid(geometries):
-        simplified = shapely.coverage_simplify(geometries, float(tolerance_m), simplify_boundary=simplify_boundary)
-    else:
-        warnings.warn(
-            "the polygons are not a valid coverage (they overlap or their borders do not match): "
-            "each is simplified alone, so small gaps or overlaps may appear between classes",
-            stacklevel=2,
-        )
-        simplified = shapely.simplify(geometries, float(tolerance_m), preserve_topology=True)
-    result["geometry"] = shapely.make_valid(simplified)
+    result["geometry"] = _simplify_coverage(result.geometry.to_numpy(), tolerance_m, grid_m, simplify_boundary)[0]
     return result
 
 
@@ -282,14 +473,50 @@ def class_polygons_for_region(
     polygons: gpd.GeoDataFrame | Iterable[gpd.GeoDataFrame],
     tolerance_m: float = 0.0,
     grid_m: float = TILE_PIXEL_M,
+    multi: bool = False,
 ) -> gpd.GeoDataFrame:
-    """Dissolve the polygons of one or more tiles by class, then simplify them (EPSG:3035 metres).
+    """Dissolve the polygons of one or more tiles (or a region's mosaic) by class, then simplify them.
 
-    The order matters: dissolving first removes the tile edges, and
-    simplifying a coverage in metres, before any reprojection, keeps borders
-    shared and the tolerance meaningful.
+    The steps, all in EPSG:3035 metres: patches of one class cut apart by a
+    tile edge are merged first, so no tile edge survives; then every patch
+    is simplified at once as one coverage (a border between two classes
+    moves once: no gap, no overlap); last, each class's patches are gathered
+    into one (multi)polygon, without a union. ``area_km2`` is measured
+    before simplifying, and reprojecting (:func:`to_geojson`) comes after.
+    No union of whole classes and no full coverage check are run, which
+    keeps the 12,000 patches of a region to about a second of work.
+
+    Parameters
+    ----------
+    polygons : geopandas.GeoDataFrame or iterable of geopandas.GeoDataFrame
+        :func:`create_geojson_from_mask` output of a region's mosaic, or of
+        each of its tiles, in EPSG:3035.
+    tolerance_m : float
+        Simplification tolerance in metres; ``0`` keeps the pixel edges.
+    grid_m : float
+        Pixel size of the masks, in metres (10 for the tiles).
+    multi : bool
+        Every geometry a MultiPolygon (see :func:`dissolve_by_class`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`dissolve_by_class`: ``class_id``, ``class_name``,
+        ``area_km2`` (pixel-exact, before simplification), ``n_polygons``,
+        ``geometry``.
+
+    Raises
+    ------
+    ValueError
+        On the bad input :func:`dissolve_by_class` and
+        :func:`simplify_polygons` refuse.
     """
-    return simplify_polygons(dissolve_by_class(polygons), tolerance_m, grid_m=grid_m)
+    _check_simplify_args(tolerance_m, grid_m)
+    patches = _merge_patches(polygons)
+    _check_simplify_args(tolerance_m, grid_m, patches.crs)
+    areas_m2 = _areas_m2(patches)  # pixel-exact, before simplifying
+    simplified, clean = _simplify_coverage(patches.geometries, tolerance_m, grid_m, True, patches.coverage)
+    return _gather(patches._replace(geometries=simplified), areas_m2, multi, check=not clean)
 
 
 def to_geojson(
@@ -322,12 +549,18 @@ def to_geojson(
     frame = polygons.to_crs(target) if not polygons.crs.equals(target) else polygons.copy()
     places = (WGS84_DECIMALS if epsg == 4326 else 2) if decimals is None else int(decimals)
     if places >= 0 and not frame.empty:
-        frame["geometry"] = shapely.make_valid(shapely.set_precision(frame.geometry.values, 10.0**-places))
+        # Rounding vertex by vertex is cheap; the rare outline it breaks is snapped and repaired.
+        geometries = frame.geometry.to_numpy()
+        rounded = shapely.transform(geometries, lambda xy: np.round(xy, places))
+        bad = ~shapely.is_valid(rounded)
+        if bad.any():
+            rounded[bad] = shapely.make_valid(shapely.set_precision(geometries[bad], 10.0**-places))
+        frame["geometry"] = rounded
         frame = frame[~frame.geometry.is_empty]
     # RFC 7946 right-hand rule: exterior rings counter-clockwise, holes clockwise.
     frame["geometry"] = shapely.orient_polygons(frame.geometry.values, exterior_cw=False)
-    # Through JSON text: plain lists and Python numbers, as json.dumps and web frameworks want.
-    collection: dict[str, Any] = json.loads(frame.to_json(drop_id=True, na="drop"))
+    # Python numbers in the properties; coordinates as tuples, which json.dumps writes as arrays.
+    collection: dict[str, Any] = frame.to_geo_dict(na="drop", drop_id=True)
     if epsg != 4326:
         collection["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{epsg}"}}
     return collection
@@ -348,6 +581,7 @@ def mask_to_geojson(
     """
     polygons = create_geojson_from_mask(image, mask)
     if dissolve:
-        polygons = dissolve_by_class(polygons)
-    polygons = simplify_polygons(polygons, tolerance_m)
+        polygons = class_polygons_for_region(polygons, tolerance_m)
+    else:
+        polygons = simplify_polygons(polygons, tolerance_m)
     return to_geojson(polygons, crs=crs)
