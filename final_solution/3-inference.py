@@ -78,6 +78,15 @@ for key, value in params.items():
 print(f"model {loaded.name}, version {loaded.version}")
 check("inf-load", params, loaded)
 
+# %% inf-registry
+CHAMPION = "models:/segmentation-sentinel2-model@champion"
+try:
+    from_registry = load_model(CHAMPION)
+    same = from_registry.cache_version == loaded.cache_version
+    print(f"{CHAMPION} -> version {from_registry.version}; the published model: {same}")
+except (LookupError, FileNotFoundError) as error:
+    print(f"{CHAMPION} is not in this tracking store ({type(error).__name__}); the published model is used.")
+
 # %% [markdown]
 # ## From a tile to its classes, step by step
 # **Exercise 3.2: Six steps by hand**
@@ -139,6 +148,9 @@ print(window_starts_of(420, 250, 62), window_starts_of(600, 250, 62))
 check("inf-windows", window_starts_of)
 
 # %% inf-any-size
+import time
+from pathlib import Path
+
 from rasterio.windows import Window
 
 from landcover.data import images_prefix
@@ -183,6 +195,13 @@ class_legend(fig, present, loc="lower center", ncol=5, bbox_to_anchor=(0.5, -0.0
 fig.suptitle(f"Seams between windows, {SCENE[0]} {SCENE[1]} — {DATA_NOTE}")
 fig.tight_layout(rect=(0, 0.12, 1, 1))
 plt.show()
+
+# %% inf-scene
+from landcover.inference import predict_scene
+
+started = time.perf_counter()
+scene = predict_scene(scene_path, loaded, out_path=Path("build") / "scenes" / "BE100-2024-classes.tif", progress=False)
+print(f"{scene['mask'].shape} pixels predicted in {time.perf_counter() - started:.0f} s -> {scene['out_path']}")
 
 # %% [markdown]
 # ### Where the model is unsure
@@ -397,7 +416,9 @@ check("inf-api-predict", areas, tile_polygons)
 # %% inf-api-region
 from landcover.webmaps import polygon_map
 
-region_answer = requests.get(f"{api.url}/predict_nuts", params={"nuts": "BE100", "year": 2024}, timeout=300).json()
+region_answer = requests.get(
+    f"{api.url}/predict_nuts", params={"nuts": "BE100", "year": 2024, "simplify": 20, "min_patch": 25}, timeout=300
+).json()
 region_polygons = gpd.GeoDataFrame.from_features(region_answer["polygons"]["features"], crs="EPSG:4326")
 region_areas = pd.DataFrame(region_answer["areas"]["classes"]).set_index("id")
 print(f"{len(region_polygons)} class polygons; cache: {region_answer['cache']}")

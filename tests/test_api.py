@@ -284,6 +284,19 @@ def test_predict_nuts_gives_region_areas_and_one_polygon_per_class(api):
         assert shape(feature["geometry"]).area / 1e6 == pytest.approx(properties["area_km2"], rel=1e-6)
 
 
+def test_predict_nuts_can_drop_small_patches_from_the_polygons_but_not_from_the_areas(api):
+    every = api.get("/predict_nuts", nuts="LU000", year=2021, simplify=0, crs=3035).json()
+    sieved = api.get("/predict_nuts", nuts="LU000", year=2021, simplify=0, crs=3035, min_patch=20).json()
+    assert sieved["min_patch_px"] == 20 and every["min_patch_px"] == 0
+    assert sieved["areas"] == every["areas"]  # the areas come from the map itself, never from the polygons
+    parts = {name: sum(f["properties"]["n_polygons"] for f in body["polygons"]["features"])
+             for name, body in (("every", every), ("sieved", sieved))}
+    assert parts["sieved"] < parts["every"]
+    total = {name: sum(shape(f["geometry"]).area for f in body["polygons"]["features"])
+             for name, body in (("every", every), ("sieved", sieved))}
+    assert total["sieved"] == pytest.approx(total["every"], rel=1e-9)  # patches merge; nothing is lost
+
+
 def test_predict_nuts_simplifies_and_defaults_to_wgs84(api):
     exact = api.get("/predict_nuts", nuts="lu000", year=2021, simplify=0).json()  # codes are case-insensitive
     simple = api.get("/predict_nuts", nuts="LU000", year=2021, simplify=50).json()

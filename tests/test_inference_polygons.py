@@ -244,3 +244,19 @@ def test_region_polygons_refuse_bad_input_and_warn_on_what_is_no_coverage() -> N
     rotated = patches.set_geometry(patches.geometry.rotate(10, origin=(4_000_000, 3_000_000)))
     with pytest.warns(UserWarning, match="pixel grid"):
         P.class_polygons_for_region(rotated, tolerance_m=10.0)
+
+
+def test_sieving_merges_small_patches_into_their_neighbours_and_keeps_nodata() -> None:
+    from landcover.inference.polygons import sieve_mask
+
+    mask = np.full((20, 20), 6, dtype=np.uint8)
+    mask[5:7, 5:7] = 1  # a patch of 4 pixels
+    mask[12:18, 12:18] = 3  # a patch of 36 pixels
+    mask[0:2, 18:20] = 0  # nodata in a corner
+    sieved = sieve_mask(mask, 10)
+    assert (sieved[5:7, 5:7] == 6).all()  # merged into the surrounding class
+    assert (sieved[12:18, 12:18] == 3).all()  # large enough: kept
+    assert (sieved[0:2, 18:20] == 0).all() and (sieved[mask != 0] != 0).all()  # nodata neither grown nor filled
+    assert np.array_equal(sieve_mask(mask, 0), mask)
+    with pytest.raises(ValueError, match="min_pixels"):
+        sieve_mask(mask, -1)

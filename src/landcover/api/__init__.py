@@ -6,7 +6,6 @@
 - :mod:`~landcover.api.settings`: :class:`ApiSettings`, from environment variables;
 - :mod:`~landcover.api.schemas`: the response models (the OpenAPI spec);
 - :mod:`~landcover.api.validation`: parameter checks, above all of the ``image`` path;
-- :mod:`~landcover.api.vectors`: class masks as GeoJSON polygons.
 
 Serve it with ``python -m landcover.api`` (or ``make api``): 127.0.0.1:8000, docs at ``/docs``.
 """

@@ -180,8 +180,15 @@ def create_app(settings: ApiSettings | None = None, *, service: LandcoverService
         simplify: Annotated[float, Query(
             ge=0.0, le=1000.0, description="Simplification tolerance of the polygons, metres (0: pixel edges)",
         )] = 10.0,
+        min_patch: Annotated[int, Query(
+            ge=0, le=10_000,
+            description="Polygons only: merge patches smaller than this many pixels into their neighbours "
+            "(a minimum mapping unit for maps; 0: none). Areas are always those of the unsieved map.",
+        )] = 0,
     ) -> Response:
         """Class areas over every tile of a region and year, and one dissolved, simplified polygon per class."""
-        return _json(await _predicting(request, _service(request).predict_nuts, nuts, year, int(crs), simplify))
+        return _json(await _predicting(
+            request, _service(request).predict_nuts, nuts, year, int(crs), simplify, min_patch
+        ))
 
     return app

@@ -168,4 +168,5 @@ class RegionPredictionResponse(BaseModel):
     cache: CacheInfo
     crs: Literal["EPSG:4326", "EPSG:3035"]
     simplify_m: float = Field(description="Simplification tolerance used, metres")
+    min_patch_px: int = Field(0, description="Smallest patch kept in the polygons, pixels (0: all)")
     polygons: FeatureCollection = Field(description="One feature per class present, dissolved and simplified")

@@ -53,7 +53,12 @@ from landcover.errors import DataFileError
 from landcover.inference.cache import PredictionStore, model_key
 from landcover.inference.loading import LoadedModel, published_model_location
 from landcover.inference.model import load_model
-from landcover.inference.polygons import class_polygons_for_region, create_geojson_from_mask, to_geojson
+from landcover.inference.polygons import (
+    class_polygons_for_region,
+    create_geojson_from_mask,
+    sieve_mask,
+    to_geojson,
+)
 from landcover.inference.prediction import predict
 from landcover.inference.regions import predict_region
 from landcover.storage import scheme_of
@@ -315,12 +320,17 @@ class LandcoverService:
         patches = create_geojson_from_mask(grid, mask)
         return _json_with_polygons(summary, json.dumps(to_geojson(patches, POLYGON_CRS[crs]), separators=(",", ":")))
 
-    def predict_nuts(self, nuts: str, year: int, crs: int = 4326, simplify: float = 10.0) -> str:
+    def predict_nuts(
+        self, nuts: str, year: int, crs: int = 4326, simplify: float = 10.0, min_patch: int = 0
+    ) -> str:
         """``/predict_nuts`` as JSON text: class areas over a region's tiles and its class polygons.
 
         Each tile comes from the store or is predicted (and stored); the
         mosaic's polygons are dissolved per class and simplified with a
-        tolerance of ``simplify`` metres in EPSG:3035, then reprojected. The
+        tolerance of ``simplify`` metres in EPSG:3035, then reprojected;
+        patches under ``min_patch`` pixels are first merged into their
+        neighbours (a minimum mapping unit for maps; the areas stay those of
+        the unsieved mask). The
         finished answer is kept in memory for the same model, region, year
         and options, so a repeated request is served without recomputing
         the polygons.
@@ -334,7 +344,7 @@ class LandcoverService:
         """
         nuts = check_nuts(nuts)
         self.check_region_year(nuts, year)
-        key = (self.model_key, nuts, year, crs, float(simplify))
+        key = (self.model_key, nuts, year, crs, float(simplify), int(min_patch))
         with self._region_locks.hold(key):
             with self._region_lock:
                 cached = self._region_answers.get(key)
@@ -345,7 +355,7 @@ class LandcoverService:
                 tiles = summary["cache"]["tiles"]
                 answer = {**summary, "cache": {"tiles": tiles, "computed": 0, "from_store": tiles}}
                 return _json_with_polygons(answer, polygons)
-            summary, polygons = self._region_answer(nuts, year, crs, simplify)
+            summary, polygons = self._region_answer(nuts, year, crs, simplify, min_patch)
             if self.settings.region_cache_size > 0:
                 with self._region_lock:
                     self._region_answers[key] = (summary, polygons)
@@ -353,7 +363,9 @@ class LandcoverService:
                         self._region_answers.popitem(last=False)
             return _json_with_polygons(summary, polygons)
 
-    def _region_answer(self, nuts: str, year: int, crs: int, simplify: float) -> tuple[dict[str, Any], str]:
+    def _region_answer(
+        self, nuts: str, year: int, crs: int, simplify: float, min_patch: int = 0
+    ) -> tuple[dict[str, Any], str]:
         """The summary (without polygons) and the polygons' JSON of a region, predicted or from the store."""
         region = predict_region(nuts, year, self.model, cache=self.store, batch_size=self.settings.batch_size,
                                 progress=False, root=self.root)
@@ -367,11 +379,12 @@ class LandcoverService:
             bounds=Bounds(xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax),
             areas=area_summary(region["mask"], abs(transform.a * transform.e)),
             cache=CacheInfo(tiles=tiles, computed=tiles - from_store, from_store=from_store),
-            crs=POLYGON_CRS[crs], simplify_m=float(simplify),  # type: ignore[arg-type]
+            crs=POLYGON_CRS[crs], simplify_m=float(simplify), min_patch_px=int(min_patch),  # type: ignore[arg-type]
             polygons={"type": "FeatureCollection", "features": []},  # type: ignore[arg-type]
         )
         grid = {"array": region["mask"], "transform": transform, "crs": MASK_CRS}
         # One MultiPolygon per class (multi=True): one geometry type for clients, whatever the region.
-        classes = class_polygons_for_region(create_geojson_from_mask(grid, region["mask"]), simplify, multi=True)
+        shown = sieve_mask(region["mask"], min_patch) if min_patch > 1 else region["mask"]
+        classes = class_polygons_for_region(create_geojson_from_mask(grid, shown), simplify, multi=True)
         polygons = json.dumps(to_geojson(classes, POLYGON_CRS[crs]), separators=(",", ":"))
         return response.model_dump(mode="json", exclude={"polygons"}), polygons

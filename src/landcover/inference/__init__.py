@@ -63,6 +63,7 @@ from landcover.inference.polygons import (
     create_geojson_from_mask,
     dissolve_by_class,
     mask_to_geojson,
+    sieve_mask,
     simplify_polygons,
     to_geojson,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "published_model_location",
     "region_grid",
     "save_catalog",
+    "sieve_mask",
     "simplify_polygons",
     "stac_catalog",
     "stac_item",
