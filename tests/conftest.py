@@ -49,6 +49,9 @@ from tests.support.tiny_data import TinyDataset, build_tiny_dataset  # noqa: E40
 ISOLATED_VARIABLES = (
     "LANDCOVER_DATA_ROOT",
     "LANDCOVER_ONLINE",
+    "LANDCOVER_API_URL",
+    "LANDCOVER_PREDICTION_STORE",
+    "LANDCOVER_MODEL",
     "LANDCOVER_NOMINATIM_URL",
     "LANDCOVER_GISCO_NUTS_URL",
     "AWS_ACCESS_KEY_ID",

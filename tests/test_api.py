@@ -12,11 +12,7 @@ pre-trained model.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +27,7 @@ import torch
 from pyproj import Transformer
 from shapely.geometry import shape
 
+from landcover.api.local import LocalApi, start_local_api
 from landcover.api.validation import ParameterError, parse_image
 from landcover.data.normalization import Normalization
 from landcover.inference.cache import PredictionStore
@@ -57,19 +54,23 @@ def tile_centre(stem: str) -> tuple[float, float]:
     return TO_WGS84.transform(xmin + 1250.0, ymin + 1250.0)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
 class ApiProcess:
-    """A ``python -m landcover.api`` process and its base URL."""
+    """A running ``python -m landcover.api`` (the package's :class:`LocalApi`) with test helpers."""
 
-    process: subprocess.Popen
-    url: str
-    log: Path
+    local: LocalApi
+
+    @property
+    def url(self) -> str:
+        return self.local.url
+
+    @property
+    def process(self) -> subprocess.Popen:
+        return self.local.process
+
+    @property
+    def log(self) -> Path:
+        return self.local.log
 
     def get(self, path: str, **params: object) -> requests.Response:
         return requests.get(self.url + path, params=params, timeout=REQUEST_TIMEOUT)
@@ -79,37 +80,18 @@ class ApiProcess:
         return {"computed": store["tiles_computed"], "from_store": store["tiles_from_store"]}
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        self.local.stop()
 
 
 def start_api(data_root: Path | str, model: str, store: Path | str, log: Path,
               env: dict[str, str] | None = None) -> ApiProcess:
     """Start the API as its own process on a free port; return once /health answers 200."""
-    port = free_port()
-    command = [sys.executable, "-m", "landcover.api", "--host", "127.0.0.1", "--port", str(port),
-               "--data-root", str(data_root), "--model", model, "--store", str(store), "--log-level", "warning"]
-    environment = {**os.environ, **(env or {})}
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT)
-    server = ApiProcess(process, f"http://127.0.0.1:{port}", log)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the API exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            if requests.get(server.url + "/health", timeout=5).status_code == 200:
-                return server
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.25)
-    server.stop()
-    raise AssertionError(f"the API did not answer /health within {START_TIMEOUT} s:\n{log.read_text()[-4000:]}")
+    try:
+        local = start_local_api(data_root=data_root, model=model, store=store, env=env, log=log,
+                                log_level="warning", timeout_s=START_TIMEOUT)
+    except RuntimeError as error:
+        raise AssertionError(str(error)) from None
+    return ApiProcess(local)
 
 
 @dataclass(frozen=True)
@@ -530,3 +512,10 @@ def test_a_model_that_cannot_be_loaded_stops_the_server_at_start_up(tiny_data, t
     with pytest.raises(AssertionError, match="exited") as caught:
         start_api(tiny_data.root, str(missing), tmp_path / "store", tmp_path / "api.log")
     assert str(missing) in str(caught.value)
+
+
+def test_a_configured_api_address_is_used_instead_of_starting_one(monkeypatch):
+    monkeypatch.setenv("LANDCOVER_API_URL", "https://landcover.example.org/api/")
+    api = start_local_api()
+    assert api.url == "https://landcover.example.org/api" and api.process is None and api.running
+    api.stop()  # nothing to stop: a deployed API keeps running

@@ -70,10 +70,13 @@ class LocalApi:
 
 def start_local_api(
     *,
-    data_root: str | None = None,
-    model: str | None = None,
-    store: str | None = None,
+    data_root: str | os.PathLike[str] | None = None,
+    model: str | os.PathLike[str] | None = None,
+    store: str | os.PathLike[str] | None = None,
     port: int | None = None,
+    env: dict[str, str] | None = None,
+    log: str | os.PathLike[str] | None = None,
+    log_level: str | None = None,
     timeout_s: float = START_TIMEOUT_S,
 ) -> LocalApi:
     """The API to call: the deployed one named by ``LANDCOVER_API_URL``, else a new local process.
@@ -85,6 +88,10 @@ def start_local_api(
         by default the process inherits the environment's settings, as the notebook has them.
     port
         The port on 127.0.0.1 (default: a free one).
+    env
+        Variables added to the process's environment (e.g. S3 credentials).
+    log, log_level
+        Where the process writes its output (default: a temporary file), and uvicorn's level.
     timeout_s
         How long to wait for ``/health`` (the model is loaded at start-up).
 
@@ -103,12 +110,14 @@ def start_local_api(
         return LocalApi(configured.rstrip("/"))
     port = _free_port() if port is None else int(port)
     command = [sys.executable, "-m", "landcover.api", "--host", "127.0.0.1", "--port", str(port)]
-    for option, value in (("--data-root", data_root), ("--model", model), ("--store", store)):
+    options = (("--data-root", data_root), ("--model", model), ("--store", store), ("--log-level", log_level))
+    for option, value in options:
         if value is not None:
-            command += [option, str(value)]
-    log = Path(tempfile.mkstemp(prefix="landcover-api-", suffix=".log")[1])
+            command += [option, os.fspath(value)]
+    log = Path(tempfile.mkstemp(prefix="landcover-api-", suffix=".log")[1]) if log is None else Path(log)
+    environment = {**os.environ, **(env or {})}
     with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
     api = LocalApi(f"http://127.0.0.1:{port}", process, log)
     atexit.register(api.stop)
     deadline = time.monotonic() + timeout_s
