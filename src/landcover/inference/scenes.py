@@ -12,13 +12,12 @@ batch of windows, whatever the scene's size. Windows with no valid pixel
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
-from landcover.classes import CLASSES, NODATA
+from landcover.classes import NODATA
 from landcover.errors import DataFileError
 from landcover.inference.prediction import (
     DEFAULT_BATCH_SIZE,
@@ -32,7 +31,7 @@ from landcover.inference.prediction import (
     window_logits,
 )
 from landcover.inference.windows import DEFAULT_WEIGHT_FLOOR, PixelWindow, blend_weights, image_windows
-from landcover.storage import atomic_path, is_local, open_raster, scheme_of, write_bytes_atomic
+from landcover.storage import open_raster, scheme_of
 
 
 class ScenePrediction(TypedDict):
@@ -170,10 +169,11 @@ def predict_scene(
 
 
 def write_mask_geotiff(path: str | os.PathLike[str], mask: np.ndarray, transform: Any, crs: Any) -> str:
-    """Write a class mask as a tiled, compressed uint8 GeoTIFF (nodata 0, class colours), atomically.
+    """Write a scene's class mask as a Cloud-Optimised GeoTIFF with the class colours, atomically.
 
-    A local file is written under a temporary name and renamed; an
-    ``s3://`` object is written locally first and uploaded in one PUT.
+    The same file as every other export of a prediction
+    (:func:`landcover.inference.export.write_class_cog`): tiled, DEFLATE,
+    nodata 0, MODE overviews and the class colour table, local or ``s3://``.
     Returns the location written.
 
     Raises
@@ -181,7 +181,7 @@ def write_mask_geotiff(path: str | os.PathLike[str], mask: np.ndarray, transform
     ValueError
         When ``mask`` is not 2-D uint8 or ``path`` is an HTTP URL.
     """
-    import rasterio
+    from landcover.inference.export import write_class_cog
 
     mask = np.asarray(mask)
     if mask.dtype != np.uint8 or mask.ndim != 2:
@@ -189,28 +189,4 @@ def write_mask_geotiff(path: str | os.PathLike[str], mask: np.ndarray, transform
     text = os.fspath(path)
     if scheme_of(text) in ("http", "https"):
         raise ValueError(f"out_path={text!r}: cannot write over HTTP; give a local path or s3://")
-    profile = {
-        "driver": "GTiff", "width": mask.shape[1], "height": mask.shape[0], "count": 1, "dtype": "uint8",
-        "crs": crs, "transform": transform, "nodata": NODATA, "compress": "deflate",
-    }
-    if mask.shape[0] >= 256 and mask.shape[1] >= 256:
-        profile.update(tiled=True, blockxsize=256, blockysize=256)
-    colours = {NODATA: (0, 0, 0, 0)}
-    for entry in CLASSES:
-        hex_colour = entry.colour.lstrip("#")
-        colours[entry.id] = (int(hex_colour[0:2], 16), int(hex_colour[2:4], 16), int(hex_colour[4:6], 16), 255)
-
-    def write(target: str) -> None:
-        with rasterio.open(target, "w", **profile) as dst:
-            dst.write(mask, 1)
-            dst.write_colormap(1, colours)
-            dst.set_band_description(1, "land-cover class (CLC+ Backbone 1..10, 0 = nodata)")
-
-    if is_local(text):
-        with atomic_path(text, suffix=".tif") as temporary:
-            write(str(temporary))
-        return str(Path(text))
-    with tempfile.TemporaryDirectory(prefix="landcover-mask-") as folder:
-        local = str(Path(folder) / "mask.tif")
-        write(local)
-        return write_bytes_atomic(text, Path(local).read_bytes())
+    return write_class_cog(mask, transform, crs, text)
