@@ -559,3 +559,36 @@ def test_a_folder_without_the_old_marker_is_not_adopted(tmp_path: Path) -> None:
     (legacy / "README.md").write_text("somebody else's files")
     assert adopt_legacy_folder(tmp_path / "synthetic", legacy) is False
     assert (legacy / "README.md").exists() and not (tmp_path / "synthetic").exists()
+
+
+# --- the real bucket's tile layout ---------------------------------------------------------------
+
+
+def test_tiles_can_be_written_in_the_real_buckets_layout_with_the_same_values(small: Path, tmp_path: Path) -> None:
+    from landcover.data import read_tile
+
+    bucket = tmp_path / "bucket-layout"
+    report = generate_synthetic(bucket, regions=SMALL_REGIONS, workers=1, progress=False, layout="bucket")
+    assert not report.skipped and validate_synthetic(bucket) == []
+    assert read_manifest(bucket)["layout"] == "bucket"
+    assert read_manifest(bucket)["config"] != read_manifest(small)["config"]  # not taken for the compact one
+    tif = sorted((bucket / "images").rglob("*.tif"))[0]
+    relative = tif.relative_to(bucket / "images")
+    with rasterio.open(tif) as src:
+        assert src.interleaving.name.upper() == "PIXEL"
+        assert src.compression is None
+        assert set(src.block_shapes) == {(1, 250)}  # one-row strips
+        assert not src.is_tiled
+        assert src.dtypes[0] == "float64" and src.count == 14
+    with rasterio.open(small / "images" / relative) as compact:
+        assert compact.interleaving.name.upper() == "BAND" and compact.compression is not None
+    nuts, year, name = relative.parts
+    stem = name.removesuffix(".tif")
+    same = read_tile(nuts, int(year), stem, root=str(bucket))
+    other = read_tile(nuts, int(year), stem, root=str(small))
+    np.testing.assert_array_equal(same["array"], other["array"])  # the same values, stored differently
+    assert same["transform"] == other["transform"] and tif.stat().st_size > 7_000_000
+    # A bucket-layout folder is complete for itself, and asking for the compact layout regenerates it.
+    assert generate_synthetic(bucket, regions=SMALL_REGIONS, workers=1, progress=False, layout="bucket").skipped
+    with pytest.raises(ValueError, match="layout"):
+        generate_synthetic(tmp_path / "x", regions=SMALL_REGIONS, workers=1, progress=False, layout="cog")

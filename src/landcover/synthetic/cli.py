@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument(
+        "--layout", choices=("compact", "bucket"), default="compact",
+        help="how tiles are stored: compact (small, compressed strips) or bucket (as the real bucket: "
+        "pixel-interleaved, uncompressed, one-row strips; about 7 MB a tile). Default: %(default)s",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="only validate the folder against the data contract"
     )
     return parser
@@ -64,7 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.out}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
         return 0 if not problems else 1
     try:
-        report = generate_synthetic(args.out, workers=args.workers, force=args.force, progress=not args.quiet)
+        report = generate_synthetic(
+            args.out, workers=args.workers, force=args.force, progress=not args.quiet, layout=args.layout
+        )
     except SyntheticDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

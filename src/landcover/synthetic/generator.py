@@ -44,6 +44,7 @@ from landcover.synthetic.regions import (
 from landcover.synthetic.scenarios import recipe_for
 from landcover.synthetic.tiles import TileResult, jobs_for_window, render_tile
 from landcover.synthetic.writer import (
+    TILE_LAYOUTS,
     remove_partials,
     write_index,
     write_json,
@@ -96,6 +97,7 @@ def generate_synthetic(
     force: bool = False,
     progress: bool = True,
     mosaic_regions: tuple[str, ...] | None = None,
+    layout: str = "compact",
 ) -> GenerationReport:
     """Write the synthetic data under ``out``; skip when complete synthetic data of this version is there.
 
@@ -108,7 +110,9 @@ def generate_synthetic(
     started = time.perf_counter()
     regions = tuple(region_by_id(r) if isinstance(r, str) else r for r in regions)
     root = _prepare_root(out)
-    key = config_key(regions, SEED)
+    if layout not in TILE_LAYOUTS:
+        raise ValueError(f"layout={layout!r}: choose one of {sorted(TILE_LAYOUTS)}")
+    key = config_key(regions, SEED, layout)
     ids = [r.nuts_id for r in regions]
     if mosaic_regions is None:
         mosaic_regions = tuple(r for r in MOSAIC_REGIONS if r in ids)
@@ -128,7 +132,7 @@ def generate_synthetic(
         root / "README.md", f"# {README_MARKER} — generation in progress\n\nNot real satellite data.\n"
     )
 
-    results = _render_all(root, regions, workers, progress)
+    results = _render_all(root, regions, workers, progress, layout)
     report = GenerationReport(root, skipped=False, reason="force" if force else status.reason)
     report.n_tiles = len(results)
     for result in results:
@@ -156,6 +160,7 @@ def generate_synthetic(
             "total_bytes": report.total_bytes,
             "files": [{"path": path, "size": size} for path, size in report.files],
             "synthetic": True,
+            "layout": layout,
         },
     )
     report.seconds = time.perf_counter() - started
@@ -201,7 +206,7 @@ def _windows(regions: tuple[SyntheticRegion, ...]) -> Iterator[tuple[SyntheticRe
 
 
 def _render_all(
-    root: Path, regions: tuple[SyntheticRegion, ...], workers: int, progress: bool
+    root: Path, regions: tuple[SyntheticRegion, ...], workers: int, progress: bool, layout: str = "compact"
 ) -> list[TileResult]:
     windows = list(_windows(regions))
     n_cells = sum(len(cells) for _, _, cells in windows)
@@ -220,7 +225,7 @@ def _render_all(
             for region, name, cells in windows:
                 scenes = simulate_window(region, name, cells, recipe_for(region.nuts_id, name))
                 bar_windows.update()
-                for job in jobs_for_window(scenes, cells, str(root), GENERATOR_VERSION, SEED):
+                for job in jobs_for_window(scenes, cells, str(root), GENERATOR_VERSION, SEED, layout):
                     results.append(render_tile(job))
                     bar_tiles.update()
         finally:
@@ -235,7 +240,7 @@ def _render_all(
             }
             bar_windows, bar_tiles = bars()
             try:
-                results = _collect(pool, root, simulations, bar_windows, bar_tiles)
+                results = _collect(pool, root, simulations, bar_windows, bar_tiles, layout)
             finally:
                 bar_windows.close()
                 bar_tiles.close()
@@ -248,13 +253,14 @@ def _collect(
     simulations: dict[Future, list[Cell]],
     bar_windows: tqdm,
     bar_tiles: tqdm,
+    layout: str = "compact",
 ) -> list[TileResult]:
     """Turn each finished window into tile jobs as soon as it is ready; gather the tiles."""
     renders: list[Future] = []
     for future in as_completed(simulations):
         scenes = future.result()
         bar_windows.update()
-        for job in jobs_for_window(scenes, simulations[future], str(root), GENERATOR_VERSION, SEED):
+        for job in jobs_for_window(scenes, simulations[future], str(root), GENERATOR_VERSION, SEED, layout):
             renders.append(pool.submit(render_tile, job))
         del scenes
     results = []

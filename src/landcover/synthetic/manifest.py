@@ -36,10 +36,14 @@ NUTS_RELPATH = "nuts/NUTS_RG_01M_2021_3035_LEVL_3.geojson"
 TILE_NAME = re.compile(r"^(?P<xmin>-?\d+)_(?P<ymin>-?\d+)_(?P<idx>\d+)_(?P<id>\d+)\.tif$")
 
 
-def config_key(regions: Sequence[SyntheticRegion], seed: int) -> str:
-    """A short fingerprint of what is generated (regions, grids, windows, seed, version)."""
+def config_key(regions: Sequence[SyntheticRegion], seed: int, layout: str = "compact") -> str:
+    """A short fingerprint of what is generated (regions, grids, windows, seed, version, tile layout).
+
+    The default ``compact`` layout leaves the text as it was before layouts
+    existed, so existing synthetic data stay valid.
+    """
     spec = [(r.nuts_id, _GridSpec(r.grid), r.windows, r.outline_lonlat) for r in regions]
-    text = repr((GENERATOR_VERSION, seed, spec))
+    text = repr((GENERATOR_VERSION, seed, spec)) if layout == "compact" else repr((GENERATOR_VERSION, seed, spec, layout))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -34,6 +34,7 @@ class TileJob:
     scenes: dict[int, YearScene]  # cropped to the cell plus HALO on each side
     cloud: np.ndarray | None
     shadow: np.ndarray | None
+    layout: str = "compact"  # how tiles are stored (see landcover.synthetic.writer.TILE_LAYOUTS)
 
 
 @dataclass
@@ -50,7 +51,7 @@ class TileResult:
 
 
 def jobs_for_window(
-    scenes: WindowScenes, cells: list[Cell], root: str, version: str, seed: int
+    scenes: WindowScenes, cells: list[Cell], root: str, version: str, seed: int, layout: str = "compact"
 ) -> list[TileJob]:
     """One job per cell, holding views of the window's arrays around that cell."""
     jobs = []
@@ -61,7 +62,7 @@ def jobs_for_window(
         cropped = {year: _crop(scene, window) for year, scene in scenes.years.items()}
         cloud = None if scenes.cloud is None else np.ascontiguousarray(scenes.cloud[window])
         shadow = None if scenes.shadow is None else np.ascontiguousarray(scenes.shadow[window])
-        jobs.append(TileJob(cell, root, version, seed, cropped, cloud, shadow))
+        jobs.append(TileJob(cell, root, version, seed, cropped, cloud, shadow, layout))
     return jobs
 
 
@@ -117,7 +118,7 @@ def render_tile(job: TileJob) -> TileResult:
             "surface reflectance 0..1, bands B1-B12 (no B10), NDVI, NDWI; landcover.synthetic "
             f"{job.version}, seed {job.seed}"
         )
-        write_tile(path, data, cell.bounds, tags, description)
+        write_tile(path, data, cell.bounds, tags, description, layout=job.layout)
         result.files.append((image_relpath(cell, year), path.stat().st_size))
         flat = data.reshape(data.shape[0], -1)
         result.band_sum[year] = flat.sum(axis=1)

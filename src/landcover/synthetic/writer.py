@@ -48,6 +48,13 @@ TIFF_PROFILE = {
     "predictor": 3,
     "zlevel": 6,
 }
+#: The layout of the real bucket's files: pixel-interleaved, uncompressed, one-row strips
+#: (about 7 MB a tile). Code that reads tiles must work on both; a test generates this one.
+BUCKET_TIFF_PROFILE = {
+    key: value for key, value in TIFF_PROFILE.items() if key not in ("compress", "predictor", "zlevel")
+} | {"blockysize": 1, "interleave": "pixel"}
+#: Tile layouts the generator can write: ``compact`` (the default, small files) or ``bucket``.
+TILE_LAYOUTS = {"compact": TIFF_PROFILE, "bucket": BUCKET_TIFF_PROFILE}
 
 
 def atomic_path(final: str | os.PathLike) -> AbstractContextManager[Path]:
@@ -71,14 +78,25 @@ def write_json(path: str | os.PathLike, payload: object) -> None:
 
 
 def write_tile(
-    path: str | os.PathLike, data: np.ndarray, bounds: Sequence[float], tags: dict[str, str], description: str
+    path: str | os.PathLike,
+    data: np.ndarray,
+    bounds: Sequence[float],
+    tags: dict[str, str],
+    description: str,
+    layout: str = "compact",
 ) -> None:
-    """Write one 14-band float64 tile whose north-west corner is ``(bounds[0], bounds[3])`` (EPSG:3035)."""
+    """Write one 14-band float64 tile whose north-west corner is ``(bounds[0], bounds[3])`` (EPSG:3035).
+
+    ``layout`` is a key of :data:`TILE_LAYOUTS`: the same values, stored as the
+    real bucket stores them (``bucket``) or band by band in compressed strips.
+    """
+    if layout not in TILE_LAYOUTS:
+        raise ValueError(f"layout={layout!r}: choose one of {sorted(TILE_LAYOUTS)}")
     if data.shape != (len(BANDS), TILE_PX, TILE_PX) or data.dtype != np.float64:
         raise ValueError(
             f"{path}: expected float64 {(len(BANDS), TILE_PX, TILE_PX)}, got {data.dtype} {data.shape}"
         )
-    profile = dict(TIFF_PROFILE, transform=from_origin(bounds[0], bounds[3], PIXEL_M, PIXEL_M))
+    profile = dict(TILE_LAYOUTS[layout], transform=from_origin(bounds[0], bounds[3], PIXEL_M, PIXEL_M))
     with atomic_path(path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(data)
