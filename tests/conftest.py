@@ -45,6 +45,8 @@ if str(PROJECT_DIR) not in sys.path:  # so `from tests.support import ...` works
 
 from tests.support.tiny_data import TinyDataset, build_tiny_dataset  # noqa: E402
 
+from landcover.synthetic.manifest import MANIFEST_NAME  # noqa: E402
+
 #: Variables a test must not inherit from the shell or from .env.
 ISOLATED_VARIABLES = (
     "LANDCOVER_DATA_ROOT",
@@ -67,7 +69,7 @@ ISOLATED_VARIABLES = (
 )
 
 SYNTHETIC_DIR = PROJECT_DIR / "data" / "synthetic"
-SYNTHETIC_MARKER = ".synthetic-complete.json"
+SYNTHETIC_MARKER = MANIFEST_NAME  # what the generator writes last
 #: The tile the book's chapter 1 opens, present in every year of the synthetic data.
 TOWN_STEM = "4042000_2951690_0_637"
 

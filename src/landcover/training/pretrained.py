@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from landcover.config import data_root, is_remote
+from landcover.synthetic.manifest import MANIFEST_NAME
 from landcover.training.loop import TrainConfig
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from landcover.training.split import Split
 
 #: The marker the synthetic-data generator writes last (the synthetic data is complete when it exists).
-SYNTHETIC_MARKER = ".synthetic-complete.json"
+SYNTHETIC_MARKER = MANIFEST_NAME
 #: MLflow experiment of the pre-trained model.
 PRETRAINED_EXPERIMENT = "pretrained-model"
 
