@@ -23,7 +23,7 @@ from landcover.config import project_root
 
 #: Where the reference answers are, relative to the project root.
 REFERENCE_FOLDER = "final_solution"
-_CELL_RE = re.compile(r"^# %% (?P<label>[\w-]+)[ \t]*$", re.MULTILINE)
+_CELL_RE = re.compile(r"^# %%(?: (?P<label>[\w-]+)[ \t]*$|.*$)", re.MULTILINE)
 
 
 class CatchUpError(RuntimeError):
@@ -52,14 +52,17 @@ def reference_folder() -> Path:
 
 
 def _cells(file: Path) -> list[tuple[str, int, str]]:
-    """``(label, first code line, code)`` of every labelled ``# %%`` cell of a reference file."""
+    """``(label, first code line, code)`` of every labelled ``# %%`` cell of a reference file.
+
+    A cell runs to the next ``# %%`` line of any kind (markdown cells have no label).
+    """
     text = file.read_text(encoding="utf-8")
     markers = list(_CELL_RE.finditer(text))
     cells = []
     for marker, following in zip(markers, [*markers[1:], None]):
+        if marker.group("label") is None:
+            continue
         end = following.start() if following else len(text)
-        if text.rfind("\n# %%", marker.start(), end) > marker.start():  # an unlabelled cell ends it
-            end = text.index("\n# %%", marker.start() + 1)
         code = text[marker.end() : end].strip("\n")
         first_line = text.count("\n", 0, marker.end()) + 2
         cells.append((marker.group("label"), first_line, code))
