@@ -29,6 +29,7 @@ from shapely.geometry import shape
 
 from landcover.api.local import LocalApi, start_local_api
 from landcover.api.validation import ParameterError, parse_image
+from landcover.clouds import CLOUD_RULES_VERSION
 from landcover.data.normalization import Normalization
 from landcover.inference.cache import PredictionStore
 from landcover.inference.model import load_model
@@ -146,7 +147,7 @@ def api(tiny_data: TinyDataset, tiny_models: TinyModels, store: Path, tmp_path_f
 
 
 def stored(store: Path, version_folder: str, nuts: str, year: int, stem: str) -> Path:
-    return store / MODEL_NAME / version_folder / nuts / str(year) / f"{stem}.npy"
+    return store / MODEL_NAME / version_folder / CLOUD_RULES_VERSION / nuts / str(year) / f"{stem}.npy"
 
 
 # --- endpoints --------------------------------------------------------------------------------
@@ -358,7 +359,7 @@ def test_a_new_model_version_never_serves_an_old_prediction(api, tiny_data, tiny
         assert answer["model"]["version"] == "2"
         assert answer["cache"] == {"tiles": 1, "computed": 1, "from_store": 0}  # not version 1's entry
         v2 = health["model"]["cache_version"]
-        entries = sorted(p.relative_to(store).parts[1] for p in store.glob(f"{MODEL_NAME}/*/LU000/2021/{FIRST_STEM}.npy"))
+        entries = sorted(p.relative_to(store).parts[1] for p in store.glob(f"{MODEL_NAME}/*/*/LU000/2021/{FIRST_STEM}.npy"))
         assert entries == sorted([v1, v2])
         again = second.get("/predict_image", image=image).json()
         assert again["cache"]["from_store"] == 1 and again["areas"] == answer["areas"]
@@ -501,7 +502,8 @@ def test_s3_data_and_an_s3_prediction_store(tiny_models, tiny_s3_root, s3_server
         assert first.status_code == 200, first.text
         assert first.json()["cache"]["computed"] == 1
         assert server.get("/predict_image", image=image).json()["cache"]["from_store"] == 1
-        key = f"{bucket}/store/{MODEL_NAME}/{health['model']['cache_version']}/LU000/2024/{FIRST_STEM}.npy"
+        key = (f"{bucket}/store/{MODEL_NAME}/{health['model']['cache_version']}/{CLOUD_RULES_VERSION}/"
+               f"LU000/2024/{FIRST_STEM}.npy")
         assert s3_server.filesystem().exists(key)
     finally:
         server.stop()

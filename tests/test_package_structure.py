@@ -21,7 +21,7 @@ PACKAGE = PROJECT_DIR / "src" / "landcover"
 LAYERS: list[set[str]] = [
     {"config"},
     {"errors"},
-    {"storage", "bands", "classes"},
+    {"storage", "bands", "clouds", "classes"},
     {"data"},
     {"viz", "sources", "synthetic"},
     {"webmaps", "download", "inference"},

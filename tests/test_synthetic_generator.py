@@ -255,25 +255,25 @@ def test_generation_is_deterministic_whatever_the_worker_count(small: Path, tmp_
     assert _digests(again) == _digests(small)
 
 
-#: sha256 of the tiny configuration's labels under generator version 1.0.0. Labels depend on every
+#: sha256 of the tiny configuration's labels under generator version 1.1.0 (towns with a street grid). Labels depend on every
 #: step of the landscape simulation (and on every draw, in order), so a refactoring that changes none
 #: of them keeps these; a change on purpose is a new GENERATOR_VERSION, with these digests updated.
-SMALL_LABEL_DIGESTS_1_0_0 = {
-    "labels/LU000/2018/4039500_2949190_0_661.npy": "b2735cc4bbb1d476ceaf51d91979bae4412dbdc84584e0332015cea47ccbb853",
-    "labels/LU000/2018/4039500_2951690_0_636.npy": "b5a5dca6cb293065ff9ceab8cdfa4c8ce56bbace794ba4fda72aa603a3093d86",
-    "labels/LU000/2018/4042000_2949190_0_662.npy": "51acc71e692e6893539a1010eb439934dbe80143d52a17617be9024c19a43220",
-    "labels/LU000/2018/4042000_2951690_0_637.npy": "989023abde2cf7b9694f6e639644646c4605c12db1b345d7af352d232b0331c9",
-    "labels/LU000/2021/4039500_2949190_0_661.npy": "be2b776262d60dd0c292e58cd1ee701225925265727c1c56c8271aa5773d6ad3",
-    "labels/LU000/2021/4039500_2951690_0_636.npy": "6c50ad786f24048cd2805968610e5478bd19f6a913d00317566c9a8ca2eff702",
-    "labels/LU000/2021/4042000_2949190_0_662.npy": "f52db6fd72a7b3fccf04607d5dad84ca6cbee522a11a2468fe7abd85f1441762",
-    "labels/LU000/2021/4042000_2951690_0_637.npy": "521ff9144e2809b47505932da35cfecbe9c60b61ab2b23be1bd5d5901fdb0bfa",
+SMALL_LABEL_DIGESTS_1_1_0 = {
+    "labels/LU000/2018/4039500_2949190_0_661.npy": "4091d882ae11527c2f22a233acd6f84f2bf8ae8aff3a9d78c47881be3d91a423",
+    "labels/LU000/2018/4039500_2951690_0_636.npy": "2f6df6d79b476cb8096b0ad10b1d9a94962930da00c76eae7a5d46f7db05c404",
+    "labels/LU000/2018/4042000_2949190_0_662.npy": "a423c35a61c71e36f0c3505e60c3f1f2099d9ce211884982ad3753b0ea2457dc",
+    "labels/LU000/2018/4042000_2951690_0_637.npy": "3cea99631967cfd6327d14798713c0560e603b1759b016fc074327e67fffb32a",
+    "labels/LU000/2021/4039500_2949190_0_661.npy": "2eb6200ce1449091ab469fa49d0e1efaae18cb346c02c23ea167315c831d8bb1",
+    "labels/LU000/2021/4039500_2951690_0_636.npy": "6528bddf3e12333674f19db0e0769941890f0da3015a90c2fdd235fdbf4a85e2",
+    "labels/LU000/2021/4042000_2949190_0_662.npy": "e5f352d4dea45ea4f1c72de7d377ee55e3ed8ec14d9694576edcb193382d61e2",
+    "labels/LU000/2021/4042000_2951690_0_637.npy": "89048a12e0adaf36c044f6ba55f77c87cb2e268c1d360c42dc3ac82e47087e03",
 }
 
 
 def test_small_labels_are_the_same_for_the_same_generator_version(small: Path) -> None:
-    assert GENERATOR_VERSION == "1.0.0", "a new generator version: update SMALL_LABEL_DIGESTS_1_0_0 with it"
+    assert GENERATOR_VERSION == "1.1.0", "a new generator version: update SMALL_LABEL_DIGESTS_1_1_0 with it"
     labels = {path: digest for path, digest in _digests(small).items() if path.startswith("labels/")}
-    assert labels == SMALL_LABEL_DIGESTS_1_0_0
+    assert labels == SMALL_LABEL_DIGESTS_1_1_0
 
 
 def test_complete_synthetic_data_is_skipped(small_copy: Path) -> None:

@@ -25,6 +25,8 @@ from landcover.exercises.explain import LikelyError
 CHAPTER_TILE = ("LU000", 2024, "4042000_2951690_0_637")
 #: The year of the labels the chapter pairs with the tile (labels exist for 2018 and 2021).
 LABEL_YEAR = 2021
+#: A 2024 tile with a cumulus field and its shadow, for the clouds section.
+CLOUDY_TILE = ("LU000", 2024, "4022000_2974190_0_404")
 #: The year of the tiles searched in section 2.
 SEARCH_YEAR = 2024
 #: The display stretch the chapter teaches: one percentile over the three bands, then clip.
@@ -1047,3 +1049,64 @@ def check_pair(pair_path: object, pair_rgb: object, mean_ndvi: object) -> None:
         raise Hint(
             f"`mean_ndvi[{key}]` is {value:.3f}: average the NDVI of the pixels where the label is {key}."
         )
+
+
+# --- clouds ---------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _cloudy_bands(root: str) -> np.ndarray:
+    from landcover.data import read_tile
+
+    return read_tile(*CLOUDY_TILE, root=root)["array"]
+
+
+@exercise_check(
+    "acq-clouds",
+    names=("hot", "cloudy_pixels", "cloud_share"),
+    success="Clouds flagged by the haze-optimised transform, and their share of the tile.",
+    likely=(
+        LikelyError(
+            IndexError,
+            "`band_index` counts bands from 1, as rasterio does; a NumPy array counts from 0, so "
+            "subtract 1 before you index the array with it.",
+            contains="out of bounds",
+        ),
+        LikelyError(
+            TypeError,
+            "`hot > HOT_THRESHOLD` is already the boolean array; its share is its mean, a number "
+            "(`float(...)` turns a NumPy number into a plain one).",
+            contains="not callable|unsupported operand",
+        ),
+    ),
+)
+def check_clouds(hot: object, cloudy_pixels: object, cloud_share: object) -> None:
+    """hot: B2 - 0.5 * B4 of the cloudy tile; cloudy_pixels: hot > HOT_THRESHOLD; cloud_share: its mean."""
+    from landcover.clouds import HOT_THRESHOLD, haze_optimised_transform
+
+    bands = _cloudy_bands(_root())
+    expected = haze_optimised_transform(bands)
+    values = expect_array(hot, "hot", shape=expected.shape)
+    blue, green, red = (bands[band_index(name) - 1] for name in ("B2", "B3", "B4"))
+    if np.allclose(values, red - 0.5 * blue, atol=1e-5):
+        raise Hint("`hot` takes half of the blue band from the red one; HOT is blue minus half of red.")
+    if np.allclose(values, green - 0.5 * red, atol=1e-5) or np.allclose(values, blue - 0.5 * green, atol=1e-5):
+        raise Hint("`hot` uses the green band (B3); HOT needs the blue (B2) and the red (B4) bands.")
+    if np.allclose(values, blue - red, atol=1e-5):
+        raise Hint("`hot` subtracts all of the red band; the transform subtracts half of it.")
+    if not np.allclose(values, expected, atol=1e-5):
+        raise Hint("`hot` is not blue minus half of red for every pixel of the cloudy tile.")
+    flags = expect_array(cloudy_pixels, "cloudy_pixels", shape=expected.shape, kind="b")
+    wanted = expected > HOT_THRESHOLD
+    if np.array_equal(flags, ~wanted) or np.array_equal(flags, expected < HOT_THRESHOLD):
+        raise Hint("`cloudy_pixels` flags the clear pixels: clouds are where HOT is above the threshold.")
+    if not np.array_equal(flags, wanted):
+        raise Hint(f"`cloudy_pixels` should be True exactly where `hot` is above HOT_THRESHOLD ({HOT_THRESHOLD}).")
+    share = _as_float(cloud_share, "cloud_share")
+    truth = float(wanted.mean())
+    if math.isclose(share, 100 * truth, rel_tol=1e-6) and truth > 0:
+        raise Hint("`cloud_share` is a percentage; the steps ask for a share between 0 and 1.")
+    if math.isclose(share, float(wanted.sum()), rel_tol=1e-9) and wanted.sum() > 1:
+        raise Hint("`cloud_share` is the number of cloudy pixels; divide by the number of pixels in the tile.")
+    if not math.isclose(share, truth, rel_tol=1e-6, abs_tol=1e-9):
+        raise Hint("`cloud_share` should be the share of the tile's pixels that `cloudy_pixels` flags.")

@@ -2,12 +2,14 @@
 
 Layout (local folder or ``s3://``)::
 
-    {store}/{model name}/{model version}/{NUTS3}/{year}/{stem}.npy              uint8 mask (H, W)
-    {store}/{model name}/{model version}/{NUTS3}/{year}/{stem}.probability.npy  float32 (H, W), when asked
+    {store}/{model name}/{model version}/{rules}/{NUTS3}/{year}/{stem}.npy              uint8 mask (H, W)
+    {store}/{model name}/{model version}/{rules}/{NUTS3}/{year}/{stem}.probability.npy  float32 (H, W), when asked
 
 The version part is :attr:`~landcover.inference.loading.LoadedModel.cache_version`
 (registry version plus the logged model's id), so a new model never serves an
-old prediction. Files are written atomically (:func:`landcover.storage.write_bytes_atomic`);
+old prediction; the rules part is :data:`landcover.clouds.CLOUD_RULES_VERSION`,
+the version of the cloud and shadow tests whose pixels a stored mask holds as
+nodata, so changing those tests never serves masks made with the old ones. Files are written atomically (:func:`landcover.storage.write_bytes_atomic`);
 within one process, concurrent requests for the same image wait on a per-key
 lock and the image is computed once.
 
@@ -33,6 +35,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from landcover.clouds import CLOUD_RULES_VERSION
 from landcover.config import cache_dir, data_root, is_remote, project_root
 from landcover.data.paths import join, tile_stem, validate_nuts, validate_year
 from landcover.inference.loading import LoadedModel
@@ -179,7 +182,9 @@ class PredictionStore:
         """Location of one stored mask (or probability, with ``probability=True``)."""
         key = model_key(model)
         name = tile_stem(stem) + (PROBABILITY_SUFFIX if probability else "") + ".npy"
-        return join(self.location, key.name, key.version, validate_nuts(nuts), validate_year(year), name)
+        return join(
+            self.location, key.name, key.version, CLOUD_RULES_VERSION, validate_nuts(nuts), validate_year(year), name
+        )
 
     def _read(self, path: str, dtype: type) -> np.ndarray | None:
         try:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 import numpy as np
 
 from landcover.classes import NODATA
+from landcover.clouds import unusable_mask
 from landcover.inference.loading import LoadedModel
 from landcover.inference.logits import LogitsModel, model_logits
 from landcover.inference.params import ModelParams, parse_params
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 #: Windows per forward pass by default.
 DEFAULT_BATCH_SIZE = 16
+#: Images with fewer bands than this (toy arrays) are not tested for clouds.
+MIN_BANDS_FOR_CLOUD_TEST = 12
 
 
 class ImagePrediction(TypedDict):
@@ -228,10 +231,14 @@ def blended_labels(
 class _Pending:
     """One image being predicted: its pixels, its windows and (from the first logits on) its buffer."""
 
-    def __init__(self, image: dict[str, Any], size: int, overlap: int | None, n_bands: int) -> None:
+    def __init__(
+        self, image: dict[str, Any], size: int, overlap: int | None, n_bands: int, mask_clouds: bool = True
+    ) -> None:
         self.image = image
         self.array = np.asarray(image["array"])
         self.valid = valid_pixels(self.array, n_bands)
+        if mask_clouds and self.array.shape[0] >= MIN_BANDS_FOR_CLOUD_TEST:
+            self.valid &= ~unusable_mask(self.array)
         windows = image_windows(self.array.shape[1:], size, overlap)
         self.windows = [w for w in windows if self.valid[w.rows, w.cols].any()]  # all-nodata windows skipped
         self.remaining = len(self.windows)
@@ -299,6 +306,7 @@ def predict_images(
     weight_floor: float = DEFAULT_WEIGHT_FLOOR,
     progress: bool = False,
     on_result: Callable[[int, ImagePrediction], None] | None = None,
+    mask_clouds: bool = True,
 ) -> list[ImagePrediction]:
     """Predict a list of images with an already resolved network and parameters (see :func:`predict`).
 
@@ -321,7 +329,7 @@ def predict_images(
 
     def tasks() -> Iterator[tuple[int, PixelWindow]]:
         for index, image in enumerate(images):
-            state[index] = _Pending(as_image(image, n_bands), size, overlap, n_bands)
+            state[index] = _Pending(as_image(image, n_bands), size, overlap, n_bands, mask_clouds)
             if not state[index].windows:
                 finish(index)
                 continue
@@ -372,6 +380,7 @@ def predict(
     return_probability: bool = False,
     weight_floor: float = DEFAULT_WEIGHT_FLOOR,
     progress: bool = False,
+    mask_clouds: bool = True,
 ) -> ImagePrediction | list[ImagePrediction]:
     """Land-cover classes of one image or many, of any size, with the model's own preprocessing.
 
@@ -383,7 +392,8 @@ def predict(
     (:func:`~landcover.inference.windows.blend_weights`): in an overlap the
     window whose centre is nearer counts most, so there is no seam, and edge
     pixels still count. Pixels that are non-finite in every band the model
-    reads are nodata (class 0).
+    reads are nodata (class 0), and so are clouds and cloud shadows
+    (:func:`landcover.clouds.unusable_mask`) unless ``mask_clouds=False``.
 
     Parameters
     ----------
@@ -410,6 +420,9 @@ def predict(
         Weight of a window's edge pixels relative to its centre, in (0, 1].
     progress : bool
         Show a tqdm bar over windows.
+    mask_clouds : bool
+        Set cloud and cloud-shadow pixels to nodata (``True``); images with
+        fewer than the 12 spectral bands are not tested.
 
     Returns
     -------
@@ -430,6 +443,6 @@ def predict(
     batch = [images] if single else list(images)
     results = predict_images(
         batch, network, checked, batch_size=batch_size, overlap=overlap, return_probability=return_probability,
-        weight_floor=weight_floor, progress=progress,
+        weight_floor=weight_floor, progress=progress, mask_clouds=mask_clouds,
     )
     return results[0] if single else results

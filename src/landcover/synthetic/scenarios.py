@@ -218,7 +218,7 @@ LU_WEST = Recipe(
     blobs=(
         Blob("needle_forest", 5.890, 49.868, 900, 1.5, 80),
         Blob("broadleaf_forest", 5.800, 49.790, 800),
-        Blob("lake", 5.905, 49.800, 120, 2.0, 45),
+        Blob("lake", 5.905, 49.800, 260, 2.2, 45),  # a reservoir, wide enough for open water far from its shore
     ),
     forest_share=0.34,
     needle_share=0.40,
