@@ -429,3 +429,30 @@ def test_pair(root: Any) -> None:
     other_means = {k: float(other_ndvi[label == k].mean()) for k in means}
     if not np.allclose(list(other_means.values()), list(means.values()), atol=1e-3):
         assert_hint(evaluate("acq-pair", pair["path"], rgb, other_means), "computed on the 2024 image")
+
+
+# --- clouds (the cloudy tile is in the synthetic data, not in the tiny dataset) -------------------
+
+
+def test_clouds(synthetic_dir: Any, use_data_root: Callable[[Any], str]) -> None:
+    from landcover.bands import band_index
+    from landcover.clouds import HOT_THRESHOLD
+    from landcover.data import read_tile
+    from landcover.exercises.acquisition import CLOUDY_TILE
+
+    use_data_root(synthetic_dir)
+    bands = read_tile(*CLOUDY_TILE)["array"]
+    blue, green, red = (bands[band_index(name) - 1] for name in ("B2", "B3", "B4"))
+    hot = blue - 0.5 * red
+    flags = hot > HOT_THRESHOLD
+    share = float(flags.mean())
+    assert 0.05 < share < 0.4
+    assert evaluate("acq-clouds", hot, flags, share).passed
+    assert_hint(evaluate("acq-clouds", red - 0.5 * blue, flags, share), "blue minus half of red")
+    assert_hint(evaluate("acq-clouds", green - 0.5 * red, flags, share), "green band")
+    assert_hint(evaluate("acq-clouds", blue - red, flags, share), "half of it")
+    assert_hint(evaluate("acq-clouds", hot, ~flags, share), "flags the clear pixels")
+    assert_hint(evaluate("acq-clouds", hot, hot > 0.2, share), "exactly where")
+    assert_hint(evaluate("acq-clouds", hot, flags, 100 * share), "percentage")
+    assert_hint(evaluate("acq-clouds", hot, flags, int(flags.sum())), "number of cloudy pixels")
+    assert_hint(evaluate("acq-clouds", hot, flags.astype(float), share), "boolean")

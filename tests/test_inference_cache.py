@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from landcover.clouds import CLOUD_RULES_VERSION
 from landcover.inference.cache import (
     PREDICTION_STORE_VARIABLE,
     PredictionStore,
@@ -46,7 +47,9 @@ def test_a_prediction_round_trips_atomically_under_its_model_version(tmp_path):
     mask = np.random.default_rng(0).integers(0, 11, size=(250, 250), dtype=np.uint8)
     proba = np.random.default_rng(1).random((250, 250), dtype=np.float32)
     path = store.save(model, "LU000", 2021, STEM, mask, proba)
-    assert Path(path) == tmp_path / "store" / "segmentation-sentinel2-model" / "3-m-abc" / "LU000" / "2021" / f"{STEM}.npy"
+    # model name, model version, version of the cloud tests whose pixels the mask holds as nodata
+    expected = tmp_path / "store" / "segmentation-sentinel2-model" / "3-m-abc" / CLOUD_RULES_VERSION
+    assert Path(path) == expected / "LU000" / "2021" / f"{STEM}.npy"
     assert not [p for p in (tmp_path / "store").rglob("*") if p.name.startswith(".")]  # no temporary left
     found = store.load(model, "LU000", 2021, STEM, probability=True)
     np.testing.assert_array_equal(found.mask, mask)
@@ -114,7 +117,7 @@ def test_the_store_works_on_s3(s3_env):
     model = _model("1")
     mask = np.full((5, 5), 9, np.uint8)
     written = store.save(model, "LU000", 2021, STEM, mask, np.full((5, 5), 0.5, np.float32))
-    assert written == f"s3://predictions-test/store/segmentation-sentinel2-model/1-run1/LU000/2021/{STEM}.npy"
+    assert written == f"s3://predictions-test/store/segmentation-sentinel2-model/1-run1/{CLOUD_RULES_VERSION}/LU000/2021/{STEM}.npy"
     found = store.load(model, "LU000", 2021, STEM, probability=True)
     np.testing.assert_array_equal(found.mask, mask)
     assert (found.probability == 0.5).all()

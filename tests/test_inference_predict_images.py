@@ -61,7 +61,8 @@ def test_a_250_tile_gives_the_classes_of_predict_tile(segformer, augment):
     params = parse_params({**RAW, "augment_size": augment})
     image = _random_image((250, 250))
     expected = predict_tile(segformer, image, params)
-    result = predict(image, segformer, params=params)
+    # random reflectances pass the cloud test here and there: this test is about the windows, not clouds
+    result = predict(image, segformer, params=params, mask_clouds=False)
     assert result["mask"].dtype == np.uint8 and result["mask"].shape == (250, 250)
     np.testing.assert_array_equal(result["mask"], expected)
     assert len(np.unique(expected)) > 1  # a real test: the random network predicts several classes
@@ -116,7 +117,7 @@ def test_a_boundary_crossing_window_edges_stays_straight():
 def test_where_one_window_covers_a_pixel_the_blend_equals_the_plain_tile(segformer):
     params = parse_params(RAW)
     image = _random_image((250, 400), seed=5)  # windows at columns 0 and 150
-    blended = predict(image, segformer, params=params, batch_size=1)["mask"]
+    blended = predict(image, segformer, params=params, batch_size=1, mask_clouds=False)["mask"]
     left = predict_tile(segformer, image[:, :, :250], params)
     right = predict_tile(segformer, image[:, :, 150:], params)
     np.testing.assert_array_equal(blended[:, :150], left[:, :150])
@@ -155,3 +156,19 @@ def test_many_images_share_batches_and_keep_their_order_and_georeferencing():
         predict(images[0], model, params=RAW, batch_size=0)
     with pytest.raises(ValueError, match="14 bands"):
         predict(np.zeros((3, 20, 20)), model, params=RAW)
+
+
+def test_clouds_and_their_shadows_are_nodata_unless_asked_otherwise():
+    classes = np.full((250, 250), 6)
+    image = band_zero_image(classes)
+    image[1:12, 150:180, 150:180] = 0.5  # a bright, flat cloud (B1 is band 0: the model still sees class 6 there)
+    image[0, 150:180, 150:180] = 0.1 + 0.05 * 5
+    image[1:12, 110:135, 135:165] *= 0.3  # its shadow, north-north-west of it: dark in the near infrared
+    image[7, 110:135, 135:165] = 0.05  # NIR brighter than green: land (NDWI < 0), not water
+    masked = predict(image, BandZeroModel(), params=RAW)["mask"]
+    assert (masked[150:180, 150:180] == 0).all()  # the cloud
+    assert (masked[148, 148] == 0) and masked[140, 200] == 6  # its 2-pixel buffer; land away from it
+    assert (masked[115:130, 140:160] == 0).mean() > 0.9  # the shadow
+    assert (masked == 6).mean() > 0.95
+    unmasked = predict(image, BandZeroModel(), params=RAW, mask_clouds=False)["mask"]
+    assert (unmasked == 6).all()

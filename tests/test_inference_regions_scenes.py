@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 
+from landcover.clouds import CLOUD_RULES_VERSION
 from landcover.data.mosaic import build_mosaic_vrt
 from landcover.inference.cache import PredictionStore
 from landcover.inference.loading import LoadedModel
@@ -73,8 +74,8 @@ def test_region_predictions_are_cached_per_tile_and_per_model_version(three_tile
     predict_region("LU000", 2021, _loaded(model, version="2"), cache=store, progress=False)
     assert model.windows == 6  # a new version predicts again
     default = predict_region("LU000", 2021, _loaded(model, version="3"), progress=False)
-    assert (three_tiles / "predictions" / "segmentation-sentinel2-model" / "3-m-test" / "LU000" / "2021"
-            / f"{STEMS[0]}.npy").is_file()
+    assert (three_tiles / "predictions" / "segmentation-sentinel2-model" / "3-m-test" / CLOUD_RULES_VERSION
+            / "LU000" / "2021" / f"{STEMS[0]}.npy").is_file()
     assert default["mask"].shape == (500, 500)
     with pytest.raises(TypeError, match="cache=False"):
         predict_region("LU000", 2021, (model, RAW), cache=store, progress=False)
