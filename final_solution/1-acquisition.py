@@ -635,6 +635,42 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# ### Mixed pixels
+
+# %% fig-acq-mixed
+from scipy import ndimage
+
+from landcover.data import label_path, load_label
+
+LAKE_TILE = ("LU000", LABEL_YEAR, "4024500_2971690_0_430")
+DISTANCE_BINS = [(0.5, 1.5, "shore (1 px)"), (1.5, 3.5, "2-3 px"), (3.5, np.inf, "4 px and more")]
+
+
+def water_ndvi_by_distance(nuts: str, year: int, stem: str) -> pd.Series:
+    """Mean NDVI of the label's water pixels (class 10) by distance to the shore, in pixels."""
+    water = load_label(label_path(nuts, year, stem)) == 10
+    ndvi = read_tile(nuts, year, stem)["array"][band_index("NDVI") - 1]
+    distance = ndimage.distance_transform_edt(water)  # pixels to the nearest non-water pixel
+    means = {}
+    for lo, hi, name in DISTANCE_BINS:
+        ring = (distance >= lo) & (distance < hi)
+        means[name] = ndvi[ring].mean() if ring.any() else np.nan
+    return pd.Series(means)
+
+
+mixed = pd.DataFrame({"river (chapter tile)": water_ndvi_by_distance(TILE[0], LABEL_YEAR, TILE[2]),
+                      "lake": water_ndvi_by_distance(*LAKE_TILE)})
+ax = mixed.plot.bar(figsize=(8, 4.2), color=["#7fb3d5", "#1f4e79"], edgecolor="black", rot=0)
+ax.axhline(0, color="black", linewidth=0.8)
+ax.set_xlabel("distance of the water pixel to the shore")
+ax.set_ylabel("mean NDVI (no unit)")
+ax.set_title(f"NDVI of water pixels by distance to the shore, LU000 {LABEL_YEAR} — {DATA_NOTE}")
+ax.legend(title="water body")
+plt.tight_layout()
+plt.show()
+mixed.round(2)
+
+# %% [markdown]
 # ### Image and label on one map
 
 # %% acq-label-map-imports
@@ -675,3 +711,73 @@ check("acq-label-map", image_wgs84.array, label_wgs84.array, label_map)
 
 # %% acq-label-map-show
 label_map
+
+# %% [markdown]
+# ## Clouds
+
+# %% acq-clouds-setup
+from landcover.clouds import HOT_THRESHOLD, cloud_mask, shadow_mask
+from landcover.exercises.acquisition import CLOUDY_TILE
+from landcover.viz import true_colour
+
+cloudy = read_tile(*CLOUDY_TILE)
+print("cloudy tile:", "/".join(map(str, CLOUDY_TILE)), cloudy["array"].shape)
+
+# %% fig-acq-cloudy
+cloudy_rgb = true_colour(cloudy["array"], percentile=80)
+bands = cloudy["array"]
+brightest = np.unravel_index(np.argmax(bands[band_index("B2") - 1]), bands.shape[1:])
+shaded = np.argwhere(shadow_mask(bands))  # the package's shadow test, explained below
+cloud_px = tuple(int(v) for v in brightest)
+shadow_px = tuple(int(v) for v in shaded[len(shaded) // 2]) if len(shaded) else (0, 0)
+clear_px = (200, 60)  # a field far from the cloud
+fig, axes = plt.subplots(1, 3, figsize=(16, 5), gridspec_kw={"width_ratios": [1, 1.15, 1.2]})
+axes[0].imshow(cloudy_rgb)
+for (row, col), name, colour in [(cloud_px, "cloud", "tab:blue"), (shadow_px, "shadow", "tab:purple"),
+                                  (clear_px, "clear field", "tab:green")]:
+    axes[0].plot(col, row, "o", markersize=9, markerfacecolor="none", markeredgecolor=colour, markeredgewidth=2)
+    spectrum = cloudy["array"][:12, row, col]
+    axes[2].plot([b.name for b in BANDS[:12]], spectrum, "o-", color=colour, label=name)
+axes[0].set_title("True colour (B4, B3, B2)")
+axes[0].set_axis_off()
+image = axes[1].imshow(cloudy["array"][band_index("NDVI") - 1], cmap="RdYlGn", vmin=-1, vmax=1)
+fig.colorbar(image, ax=axes[1], label="NDVI (no unit)", shrink=0.8)
+axes[1].set_title("NDVI")
+axes[1].set_axis_off()
+axes[2].set_xlabel("band")
+axes[2].set_ylabel("reflectance (0 to 1)")
+axes[2].set_title("Spectra of three pixels")
+axes[2].tick_params(axis="x", rotation=60)
+axes[2].legend()
+fig.suptitle(f"Tile {CLOUDY_TILE[2]}, {CLOUDY_TILE[0]} {CLOUDY_TILE[1]} — {DATA_NOTE}")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Exercise 1.12: Flag the clouds**
+
+# %% acq-clouds-solution
+blue = cloudy["array"][band_index("B2") - 1]
+red = cloudy["array"][band_index("B4") - 1]
+hot = blue - 0.5 * red
+cloudy_pixels = hot > HOT_THRESHOLD
+cloud_share = float(cloudy_pixels.mean())
+
+check("acq-clouds", hot, cloudy_pixels, cloud_share)
+
+# %% fig-acq-cloud-mask
+cloud = cloud_mask(cloudy["array"])
+shadow = shadow_mask(cloudy["array"], cloud)
+overlay = cloudy_rgb.copy()
+overlay[cloud] = 0.6 * overlay[cloud] + 0.4 * np.array([1.0, 1.0, 1.0])
+overlay[shadow] = np.array([0.55, 0.2, 0.75])
+fig, axes = plt.subplots(1, 2, figsize=(11, 5.4))
+axes[0].imshow(cloudy_rgb)
+axes[0].set_title("True colour")
+axes[1].imshow(overlay)
+axes[1].set_title(f"cloud {cloud.mean():.1%} (white), shadow {shadow.mean():.1%} (purple)")
+for ax in axes:
+    ax.set_axis_off()
+fig.suptitle(f"Clouds and shadows of tile {CLOUDY_TILE[2]} by the package's tests — {DATA_NOTE}")
+fig.tight_layout()
+plt.show()

@@ -367,6 +367,15 @@ fig.suptitle(f"A region predicted tile by tile, {REGION[0]} {REGION[1]} — {DAT
 fig.tight_layout()
 plt.show()
 
+# %% inf-region-clouds
+tile_pixels = sum(entry["window"].height * entry["window"].width for entry in region["tiles"])
+classified = int((region["mask"] > 0).sum())
+cloudy_tiles = sum(
+    bool((region["mask"][entry["window"].rows, entry["window"].cols] == 0).any()) for entry in region["tiles"]
+)
+print(f"inside the tiles: {tile_pixels - classified:,} pixels without a class "
+      f"({(tile_pixels - classified) / tile_pixels:.2%}), in {cloudy_tiles} tiles: clouds and their shadows")
+
 # %% [markdown]
 # ## The land-cover API
 
