@@ -21,8 +21,8 @@ PACKAGE = PROJECT_DIR / "src" / "landcover"
 LAYERS: list[set[str]] = [
     {"config"},
     {"errors"},
-    {"storage", "bands", "clouds", "classes"},
-    {"data"},
+    {"storage", "bands", "classes"},
+    {"data", "clouds"},
     {"viz", "sources", "synthetic"},
     {"webmaps", "download", "inference"},
     {"training"},
