@@ -27,6 +27,7 @@ CHAPTER_MODULES = (
     "landcover.exercises.source_apis",
     "landcover.exercises.training",
     "landcover.exercises.inference",
+    "landcover.exercises.statistics",
 )
 
 Status = Literal["correct", "incorrect", "not attempted"]

@@ -63,6 +63,7 @@ from landcover.stats.indicators import (
     tree_cover_share_estimate,
     tree_cover_share_of_land,
 )
+from landcover.stats.reference import label_mosaic, tile_footprint
 from landcover.stats.sampling import SampleWarning, error_matrix_from_sample, reference_at, stratified_sample
 from landcover.stats.zonal import (
     exact_coverage_counts,
@@ -77,9 +78,10 @@ __all__ = [
     "SampleWarning", "ShareEstimate",
     "agreement_report", "allocate_sample", "average_annual_rate", "class_accounts", "confusion_matrix",
     "country_accounts", "error_matrix_from_sample", "estimate_areas", "estimate_group_areas", "estimate_share",
-    "exact_coverage_counts", "group_accounts", "gross_and_net_change", "land_area", "land_take",
+    "exact_coverage_counts", "group_accounts", "gross_and_net_change", "label_mosaic", "land_area", "land_take",
     "land_take_by_origin", "land_take_indicator", "land_take_table", "merge_reference_classes",
     "overall_accuracy_se", "pixel_centre_counts", "reference_at", "region_coverage", "region_masks",
     "sample_size_for_overall_accuracy", "sealed_share_estimate", "sealed_share_of_land", "stratified_sample",
-    "transition_matrix", "transitions_by_region", "tree_cover_share_estimate", "tree_cover_share_of_land",
+    "tile_footprint", "transition_matrix", "transitions_by_region", "tree_cover_share_estimate",
+    "tree_cover_share_of_land",
 ]

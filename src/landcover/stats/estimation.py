@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from landcover.classes import CLASS_IDS
+
 #: Normal quantile of a two-sided 95 % confidence interval (the paper's 1.96).
 Z95 = 1.96
 
@@ -263,12 +265,17 @@ class ShareEstimate:
 
 
 def _indicator(labels: pd.Index, members: Iterable[object] | None, name: str) -> np.ndarray:
-    """1.0 for the columns that belong to ``members`` (all when None), else 0.0."""
+    """1.0 for the columns that belong to ``members`` (all when None), else 0.0.
+
+    A member that is a class of the book but absent from the matrix (a class no
+    stratum was mapped as and no sample unit referenced, such as lichens in a
+    lowland region) contributes nothing; anything else is an error.
+    """
     if members is None:
         return np.ones(len(labels))
     members = list(members)
-    unknown = [m for m in members if m not in labels]
-    if unknown or not members:
+    unknown = [m for m in members if m not in labels and m not in CLASS_IDS]
+    if unknown or not any(m in labels for m in members):
         raise ValueError(f"{name} must name classes of error_matrix {list(labels)}; unknown: {unknown or 'none given'}")
     return np.isin(labels, members).astype(float)
 
