@@ -47,7 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"land-cover API on http://{settings.host}:{settings.port} (docs at /docs); "
           f"data root {settings.data_root}", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                log_level=args.log_level, timeout_graceful_shutdown=10)
+                log_level=args.log_level, timeout_graceful_shutdown=10,
+                # Idle keep-alive connections stay open longer than a proxy's (nginx: 60 s), so a
+                # client never reuses a connection the server is closing (uvicorn's default is 5 s).
+                timeout_keep_alive=75)
     return 0
 
 
