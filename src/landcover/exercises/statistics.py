@@ -120,9 +120,15 @@ def check_zonal(inside: object, areas_km2: object) -> None:
     mosaic = _map(root, region, year)
     expected_inside = _inside(root, region, year)
     mask = expect_array(inside, "inside", ndim=2)
+    swapped = Hint("`inside` has rows and columns swapped: the output shape is the mosaic array's shape, "
+                   "and the transform places its pixels.")
     if mask.shape == expected_inside.shape[::-1] and mask.shape != expected_inside.shape:
-        raise Hint("`inside` has rows and columns swapped: the output shape is the mosaic array's shape.")
+        raise swapped
     mask = expect_array(inside, "inside", shape=expected_inside.shape).astype(bool)
+    if mask.shape[0] == mask.shape[1] and np.array_equal(mask, expected_inside.T) and not np.array_equal(
+        mask, expected_inside
+    ):
+        raise swapped
     outline = _outlines(root).set_index("NUTS_ID").geometry[region]
     touched = rasterize([outline], out_shape=mosaic["mask"].shape, transform=mosaic["transform"],
                         fill=0, default_value=1, all_touched=True).astype(bool)
@@ -449,6 +455,11 @@ def check_sdmx(sdmx: object) -> None:
     if np.allclose(values[shares], want.loc[shares, "OBS_VALUE"] / 100, rtol=1e-6):
         raise Hint("the shares are between 0 and 1; in a table whose unit is PC they are in percent.")
     if not np.allclose(values, want["OBS_VALUE"], rtol=1e-6, atol=1e-6):
+        flipped = sdmx.assign(TIME_PERIOD=sdmx["TIME_PERIOD"].astype(str),
+                              UNIT_MEASURE=sdmx["UNIT_MEASURE"].map({"KM2": "PC", "PC": "KM2"}))
+        flipped = flipped.sort_values(keys).reset_index(drop=True)
+        if np.allclose(flipped["OBS_VALUE"].astype(float), want["OBS_VALUE"], rtol=1e-6, atol=1e-6):
+            raise Hint("the column `UNIT_MEASURE` names the wrong unit: areas are in KM2, shares in PC.")
         raise Hint("`OBS_VALUE` differs from the accounts' areas (km²) and shares (percent).")
 
 
