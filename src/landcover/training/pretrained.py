@@ -52,7 +52,7 @@ PRETRAINED_EXPERIMENT = "pretrained-model"
 #: epoch; validated on whole held-out tiles after each epoch.
 PRETRAINED_CONFIG = TrainConfig(
     model_size="tiny",
-    epochs=8,
+    epochs=10,
     batch_size=8,
     lr=1.5e-3,
     weight_decay=0.05,
