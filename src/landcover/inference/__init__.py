@@ -34,6 +34,7 @@ from landcover.inference.cache import (
     model_key,
     prediction_store_location,
 )
+from landcover.inference.distributed import predict_region_distributed
 from landcover.inference.export import (
     PredictionExport,
     downsample_mask,
@@ -110,6 +111,7 @@ __all__ = [
     "parse_params",
     "predict",
     "predict_region",
+    "predict_region_distributed",
     "predict_scene",
     "predict_tile",
     "prediction_store_location",

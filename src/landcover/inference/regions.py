@@ -7,6 +7,10 @@ the prediction store (:mod:`landcover.inference.cache`) and read from there on
 the next call. The mosaic's grid is the tiles' grid (EPSG:3035, 10 m pixels):
 its top-left corner is the top-left corner of the tiles' joint box, and pixels
 no tile covers are nodata (0).
+
+:func:`region_tiles`, :func:`place_tile` and :func:`region_result` are the
+pieces of the mosaic that :func:`predict_region` and the Dask version
+(:func:`landcover.inference.distributed.predict_region_distributed`) share.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 from affine import Affine
@@ -56,6 +60,9 @@ class RegionPrediction(TypedDict):
     mosaic; ``crs``: ``"EPSG:3035"``; ``bounds``: ``(xmin, ymin, xmax,
     ymax)`` in metres; ``tiles``: one :class:`TileEntry` per tile, in index
     order; ``probability``: float32 mosaic, only with ``return_probability=True``.
+    :func:`~landcover.inference.distributed.predict_region_distributed` adds
+    ``dashboard`` (the Dask dashboard's URL, ``None`` when there is none) and
+    ``stats`` (tasks, tiles predicted and found, scheduler, workers, seconds).
     """
 
     nuts: str
@@ -66,6 +73,8 @@ class RegionPrediction(TypedDict):
     bounds: tuple[float, float, float, float]
     tiles: list[TileEntry]
     probability: NotRequired[np.ndarray]
+    dashboard: NotRequired[str | None]
+    stats: NotRequired[dict[str, Any]]
 
 
 def region_grid(
@@ -98,6 +107,83 @@ def region_grid(
         for b in boxes
     ]
     return Affine(pixel_size, 0.0, xmin, 0.0, -pixel_size, ymax), (rows, cols), windows
+
+
+def region_tiles(
+    nuts: str, year: int, root: str | None = None
+) -> tuple[Affine, tuple[int, int], list[TileEntry]]:
+    """The tiles of a region-year in index order, with the mosaic grid they lie on.
+
+    ``nuts`` and ``year`` must be validated already
+    (:func:`~landcover.data.paths.validate_nuts`, :func:`~landcover.data.paths.validate_year`).
+    Returns the mosaic's transform, its shape ``(rows, cols)`` and one
+    :class:`TileEntry` per tile (``cached`` False).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the region-year has no tile index.
+    landcover.errors.DataFileError
+        When the index lists no tile.
+    """
+    index = load_tile_index(nuts, year, root)
+    if index.empty:
+        raise DataFileError(f"the tile index of {nuts}/{year} lists no tiles")
+    boxes = np.array([list(b) for b in index["bbox"]], dtype=float)
+    transform, shape, windows = region_grid(boxes)
+    tiles: list[TileEntry] = []
+    for filename, box, window in zip(index["filename"], boxes, windows, strict=True):
+        tiles.append({"filename": str(filename), "stem": tile_stem(str(filename)),
+                      "bbox": tuple(float(v) for v in box), "window": window, "cached": False})  # type: ignore[typeddict-item]
+    return transform, shape, tiles
+
+
+def place_tile(
+    mosaic: np.ndarray,
+    probability: np.ndarray | None,
+    entry: TileEntry,
+    mask: np.ndarray,
+    proba: np.ndarray | None,
+    *,
+    nuts: str,
+    year: int,
+) -> None:
+    """Write one tile's ``mask`` (and ``proba``) into the mosaic at the tile's window.
+
+    Raises
+    ------
+    landcover.errors.DataFileError
+        When the prediction's size disagrees with the tile's box.
+    """
+    window = entry["window"]
+    if mask.shape != (window.height, window.width):
+        raise DataFileError(
+            f"{entry['filename']} of {nuts}/{year}: prediction of {mask.shape[0]} x {mask.shape[1]} pixels "
+            f"for a box of {window.height} x {window.width} pixels of {PIXEL_SIZE_M:g} m"
+        )
+    mosaic[window.rows, window.cols] = mask
+    if probability is not None and proba is not None:
+        probability[window.rows, window.cols] = proba
+
+
+def region_result(
+    nuts: str,
+    year: int,
+    transform: Affine,
+    mosaic: np.ndarray,
+    probability: np.ndarray | None,
+    tiles: list[TileEntry],
+) -> RegionPrediction:
+    """The :class:`RegionPrediction` of a finished mosaic (bounds from its transform and shape)."""
+    rows, cols = mosaic.shape
+    bounds = (transform.c, transform.f - rows * PIXEL_SIZE_M, transform.c + cols * PIXEL_SIZE_M, transform.f)
+    result: RegionPrediction = {
+        "nuts": nuts, "year": year, "mask": mosaic, "transform": transform, "crs": INDEX_CRS,
+        "bounds": bounds, "tiles": tiles,
+    }
+    if probability is not None:
+        result["probability"] = probability
+    return result
 
 
 def predict_region(
@@ -152,28 +238,12 @@ def predict_region(
     store = resolve_store(cache, root)
     if store is not None:
         model_key(model)  # fail early for a bare model: a cache needs its name and version
-    index = load_tile_index(nuts, year, root)
-    if index.empty:
-        raise DataFileError(f"the tile index of {nuts}/{year} lists no tiles")
-    boxes = np.array([list(b) for b in index["bbox"]], dtype=float)
-    transform, shape, windows = region_grid(boxes)
+    transform, shape, tiles = region_tiles(nuts, year, root)
     mosaic = np.full(shape, NODATA, dtype=np.uint8)
     probability = np.zeros(shape, dtype=np.float32) if return_probability else None
-    tiles: list[TileEntry] = []
-    for filename, box, window in zip(index["filename"], boxes, windows, strict=True):
-        tiles.append({"filename": str(filename), "stem": tile_stem(str(filename)),
-                      "bbox": tuple(float(v) for v in box), "window": window, "cached": False})  # type: ignore[typeddict-item]
 
     def place(entry: TileEntry, mask: np.ndarray, proba: np.ndarray | None) -> None:
-        window = entry["window"]
-        if mask.shape != (window.height, window.width):
-            raise DataFileError(
-                f"{entry['filename']} of {nuts}/{year}: prediction of {mask.shape[0]} x {mask.shape[1]} pixels "
-                f"for a box of {window.height} x {window.width} pixels of {PIXEL_SIZE_M:g} m"
-            )
-        mosaic[window.rows, window.cols] = mask
-        if probability is not None and proba is not None:
-            probability[window.rows, window.cols] = proba
+        place_tile(mosaic, probability, entry, mask, proba, nuts=nuts, year=year)
 
     n_bands = int(params["n_bands"])
 
@@ -224,13 +294,5 @@ def predict_region(
         finally:
             if bar is not None:
                 bar.close()
-    rows, cols = shape
-    bounds = (transform.c, transform.f - rows * PIXEL_SIZE_M, transform.c + cols * PIXEL_SIZE_M, transform.f)
-    result: RegionPrediction = {
-        "nuts": nuts, "year": year, "mask": mosaic, "transform": transform, "crs": INDEX_CRS,
-        "bounds": bounds, "tiles": tiles,
-    }
-    if probability is not None:
-        result["probability"] = probability
-    return result
+    return region_result(nuts, year, transform, mosaic, probability, tiles)
 
