@@ -28,6 +28,7 @@ CHAPTER_MODULES = (
     "landcover.exercises.training",
     "landcover.exercises.inference",
     "landcover.exercises.statistics",
+    "landcover.exercises.production",
 )
 
 Status = Literal["correct", "incorrect", "not attempted"]
