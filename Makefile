@@ -32,7 +32,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Idle OpenMP threads sleep instead of spinning: much faster on 2 shared cores.
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: help setup data model notebooks lint-book execute book test bench api mlflow-ui clean distclean
+.PHONY: help setup data model notebooks lint-book execute book test bench api app load-test mlflow-ui clean distclean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -75,6 +75,13 @@ bench: setup data  ## Run the benchmark scripts (they print their figures)
 
 api: setup data model  ## Serve the land-cover API on 127.0.0.1:8000 until stopped (API_PORT overrides; docs at /docs)
 	$(PY) -m landcover.api --host 127.0.0.1 --port $(or $(API_PORT),8000)
+
+app: setup data model  ## Serve the explorer app on 127.0.0.1:8501 until stopped (APP_PORT overrides)
+	$(PY) -m streamlit run src/landcover/app/main.py --server.address 127.0.0.1 --server.port $(or $(APP_PORT),8501) \
+		--server.headless true --browser.gatherUsageStats false
+
+load-test: setup data model  ## Load-test the API: 50 clients for 30 s on cached tiles (CLIENTS, DURATION override)
+	$(PY) benchmarks/bench_api_load.py --clients $(or $(CLIENTS),50) --duration $(or $(DURATION),30)
 
 mlflow-ui: setup  ## Browse the project's MLflow runs and models on 127.0.0.1:5000 (MLFLOW_PORT overrides; Ctrl+C stops it)
 	$(PY) -m mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlruns/mlflow.db" \

@@ -14,7 +14,9 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -316,11 +318,19 @@ def load_nuts3(region_ids: str | Iterable[str] | None = None, root: str | None =
     return selected
 
 
+@lru_cache(maxsize=8)
+def _from_wgs84(crs: str) -> Any:
+    """A cached pyproj transformer from WGS84 longitude/latitude to ``crs``."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
 def nuts3_at(lon: float, lat: float, nuts: gpd.GeoDataFrame | None = None, root: str | None = None) -> str:
     """The NUTS3 code of the region containing a WGS84 point (longitude first).
 
-    The point is reprojected to EPSG:3035 and spatially joined with the outlines
-    (``nuts``, or :func:`load_nuts3`).
+    The point is reprojected to the outlines' CRS (EPSG:3035) and looked up in
+    their spatial index (``nuts``, or :func:`load_nuts3`).
     """
     from shapely.geometry import Point
 
@@ -330,12 +340,14 @@ def nuts3_at(lon: float, lat: float, nuts: gpd.GeoDataFrame | None = None, root:
     if not -90.0 <= lat <= 90.0:
         raise ValueError(f"lat={lat} is not a latitude in degrees (-90..90)")
     boundaries = load_nuts3(root=root) if nuts is None else nuts
-    point = gpd.GeoDataFrame(geometry=[Point(lon, lat)], crs="EPSG:4326").to_crs(boundaries.crs or NUTS_CRS)
-    joined = gpd.sjoin(point, boundaries[["NUTS_ID", "geometry"]], predicate="within", how="inner")
-    if joined.empty:
+    x, y = _from_wgs84(str(boundaries.crs or NUTS_CRS)).transform(lon, lat)
+    # The outlines' spatial index (built once per GeoDataFrame and kept by GeoPandas) finds the
+    # region in microseconds; the API answers many points against the same outlines.
+    hits = boundaries.sindex.query(Point(x, y), predicate="within")
+    if len(hits) == 0:
         source = boundaries.attrs.get("source", "the NUTS3 boundaries")
         raise RegionNotFoundError(
             f"no NUTS3 region of {source} contains lon={lon}, lat={lat} "
             "(longitude comes first; the synthetic data covers only a few regions)"
         )
-    return str(joined["NUTS_ID"].iloc[0])
+    return str(boundaries["NUTS_ID"].iloc[int(min(hits))])
