@@ -79,8 +79,8 @@ REGION = "BE100"
 region_map = maps[(REGION, 2024)]
 outline = nuts.loc[nuts["NUTS_ID"] == REGION].geometry.iloc[0]  # a shapely polygon in EPSG:3035
 
-inside = rasterize([outline], out_shape=region_map["mask"].shape, transform=region_map["transform"],
-                   fill=0, default_value=1).astype(bool)
+inside = rasterize([outline], out_shape=region_map["mask"].shape,
+                   transform=region_map["transform"], fill=0, default_value=1).astype(bool)
 counts = np.bincount(region_map["mask"][inside], minlength=11)
 areas_km2 = pd.Series(counts[1:] * PIXEL_KM2, index=list(CLASS_IDS), name="km²")
 
@@ -329,8 +329,7 @@ from landcover.stats import allocate_sample, sample_size_for_overall_accuracy
 EST_REGION, EST_YEAR, SEED = "LU000", 2021, 2014
 est_map = maps[(EST_REGION, EST_YEAR)]
 est_outline = nuts.loc[nuts["NUTS_ID"] == EST_REGION].geometry.iloc[0]
-est_inside = rasterize([est_outline], out_shape=est_map["mask"].shape, transform=est_map["transform"],
-                       fill=0, default_value=1).astype(bool)
+est_inside = rasterize([est_outline], out_shape=est_map["mask"].shape, transform=est_map["transform"]) > 0
 reference = np.where(est_inside, label_mosaic(est_map, EST_YEAR), 0)
 strata = np.where(est_inside & (reference > 0), est_map["mask"], 0)  # map classes inside the region, with a label
 mapped_km2 = pd.Series(np.bincount(strata.ravel(), minlength=11)[1:] * PIXEL_KM2, index=list(CLASS_IDS))
@@ -450,8 +449,8 @@ print("dataflow:", DEFAULT_DATAFLOW, "| units:", UNITS)
 accounts.head(3)
 
 # %% stat-sdmx-solution
-long = accounts.melt(id_vars=["region", "year", "class"], value_vars=["area_km2", "share"],
-                     var_name="measure", value_name="OBS_VALUE")
+keys, measures = ["region", "year", "class"], ["area_km2", "share"]
+long = accounts.melt(id_vars=keys, value_vars=measures, var_name="measure", value_name="OBS_VALUE")
 long.loc[long["measure"] == "share", "OBS_VALUE"] *= 100
 sdmx = pd.DataFrame({
     "DATAFLOW": DEFAULT_DATAFLOW,
