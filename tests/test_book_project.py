@@ -28,6 +28,7 @@ def test_book_configuration() -> None:
         "chapters/2-training.qmd",
         "chapters/3-inference.qmd",
         "chapters/4-statistics.qmd",
+        "chapters/5-production.qmd",
         "chapters/appendix-source-apis.qmd",
     ]
     html = book.config["format"]["html"]
@@ -46,7 +47,7 @@ def test_book_configuration() -> None:
 def test_every_chapter_opens_by_saying_what_it_covers() -> None:
     book = load_book(ROOT)
     chapters = [doc for doc in book.chapters if doc.path.resolve() not in book.appendices]
-    assert len(chapters) == 4
+    assert len(chapters) == 5
     for doc in chapters:
         callouts = [div for div in doc.divs if div.title == "In this chapter"]
         assert len(callouts) == 1, doc.path

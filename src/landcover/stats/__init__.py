@@ -9,7 +9,9 @@ is 100 m² = 1e-4 km²), so pixel counts are areas. Chapter 4, section by sectio
 2. *Land-cover accounts* (:mod:`~landcover.stats.accounts`): :func:`class_accounts`,
    :func:`group_accounts` (:data:`CLASS_GROUPS`), :func:`land_area`, :func:`country_accounts`.
 3. *Agreement with the labels* (:mod:`~landcover.stats.agreement`):
-   :func:`confusion_matrix`, :func:`agreement_report`.
+   :func:`confusion_matrix`, :func:`agreement_report`; the labels and the tiles'
+   footprint on a region map's grid (:mod:`~landcover.stats.reference`):
+   :func:`label_mosaic`, :func:`tile_footprint`.
 4. *Designing a reference sample* (:mod:`~landcover.stats.design`,
    :mod:`~landcover.stats.sampling`): :func:`sample_size_for_overall_accuracy`,
    :func:`allocate_sample`, :func:`overall_accuracy_se`, :func:`stratified_sample`,
@@ -24,6 +26,8 @@ is 100 m² = 1e-4 km²), so pixel counts are areas. Chapter 4, section by sectio
    :func:`tree_cover_share_of_land` (SDG 15.1.1 proxy), their bias-adjusted
    versions :func:`sealed_share_estimate` and :func:`tree_cover_share_estimate`,
    :func:`land_take_indicator`, :func:`land_take_table`.
+8. *Tables for publication* (:mod:`~landcover.stats.export`): ``sdmx_csv_table``,
+   ``write_table``.
 """
 
 from landcover.stats._validation import PIXEL_AREA_M2
