@@ -118,8 +118,9 @@ WORKDIR /home/app
 
 # --------------------------------------------------------------------------
 # app: the explorer app (Streamlit) on port 8501. Needs the package's `app`
-# extra (installed by app-builder) and the app module at the path below; it
-# calls the API named by LANDCOVER_API_URL.
+# extra (installed by app-builder) and the app module at the path below. It
+# reads the prediction store itself: give it the API's LANDCOVER_PREDICTION_STORE
+# (an s3:// prefix) so that both share the same predictions.
 # --------------------------------------------------------------------------
 FROM runtime AS app
 COPY --from=app-builder /opt/venv /opt/venv
