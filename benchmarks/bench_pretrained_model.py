@@ -1,7 +1,7 @@
 """Train the pre-trained model from scratch into a temporary MLflow store and print its figures.
 
-Budget (issue): held-out mIoU >= 0.70 and overall accuracy >= 0.85 on the
-synthetic data, in at most 5 minutes on 2 CPU cores. Nothing of the
+Budget (issues 2 and 9): held-out mIoU >= 0.75, every class's IoU >= 0.45 and
+overall accuracy >= 0.85 on the synthetic data, in at most 5 minutes on 2 CPU cores. Nothing of the
 project's own store or published model is touched: the run goes to a
 temporary SQLite store and the published layout to a temporary folder.
 
@@ -20,7 +20,8 @@ from dataclasses import replace
 from pathlib import Path
 
 BUDGET_SECONDS = 300.0
-MIN_MIOU = 0.70
+MIN_MIOU = 0.75
+MIN_CLASS_IOU = 0.45
 MIN_ACCURACY = 0.85
 
 
@@ -75,7 +76,10 @@ def main() -> int:
             print(f"  {klass.id:>2} {klass.name:<36} IoU {value}  ({share:5.2f} % of held-out pixels)")
         print("validation mIoU per epoch: " + ", ".join(f"{h['epoch']}:{h['val_miou']:.3f}" for h in run.fit.history))
         print("training loss per epoch:   " + ", ".join(f"{h['epoch']}:{h['train_loss']:.3f}" for h in run.fit.history))
-        ok = scores.miou >= MIN_MIOU and scores.overall_accuracy >= MIN_ACCURACY and wall <= BUDGET_SECONDS
+        present = [scores.iou[k] for k in range(len(CLASSES)) if scores.present[k]]
+        print(f"lowest class IoU:          {min(present):.3f}  (budget >= {MIN_CLASS_IOU})")
+        ok = (scores.miou >= MIN_MIOU and min(present) >= MIN_CLASS_IOU
+              and scores.overall_accuracy >= MIN_ACCURACY and wall <= BUDGET_SECONDS)
         print("within budget" if ok else "OUTSIDE BUDGET")
         return 0
     finally:
