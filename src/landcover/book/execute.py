@@ -187,6 +187,9 @@ def execute_notebook(
     from nbclient.exceptions import CellExecutionError
 
     kernel_env = dict(os.environ)
+    # A non-interactive backend inherited from the caller (Streamlit sets MPLBACKEND=Agg when it is
+    # imported) would stop the kernel from drawing figures inline: let the kernel choose its own.
+    kernel_env.pop("MPLBACKEND", None)
     kernel_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     kernel_env.update(env or {})
     if offline:
