@@ -12,6 +12,7 @@ served at ``/docs``, the OpenAPI spec at ``/openapi.json``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -133,6 +134,8 @@ def create_app(settings: ApiSettings | None = None, *, service: LandcoverService
         if running is None:
             running = await run_in_threadpool(LandcoverService, settings or ApiSettings.from_env())
         app.state.service = running
+        with contextlib.suppress(Exception):  # an unreadable file is reported by the first request that needs it
+            await run_in_threadpool(running.outlines)  # the look-ups below then never read files on the event loop
         try:
             yield
         finally:
@@ -148,13 +151,16 @@ def create_app(settings: ApiSettings | None = None, *, service: LandcoverService
         """The server is up: its model (name, version), data root, prediction store and counts."""
         return _service(request).health()
 
+    # The two look-ups answer in well under a millisecond once the outlines and indexes are loaded
+    # (a spatial index, one NumPy comparison), so they run on the event loop: a hop to the thread
+    # pool would cost more than the work, and under many clients it is what makes the tail slow.
     @app.get("/find_nuts", response_model=NutsRegion, responses=ERRORS)
-    def find_nuts(request: Request, lon: Lon, lat: Lat) -> NutsRegion:
+    async def find_nuts(request: Request, lon: Lon, lat: Lat) -> NutsRegion:
         """The NUTS3 region holding a point: its code, name and the years with tiles."""
         return _service(request).find_nuts(lon, lat)
 
     @app.get("/find_image", response_model=ImageMatch, responses=ERRORS)
-    def find_image(request: Request, lon: Lon, lat: Lat, year: Year) -> ImageMatch:
+    async def find_image(request: Request, lon: Lon, lat: Lat, year: Year) -> ImageMatch:
         """The tile of a year under a point: its path relative to the images folder and its box (EPSG:3035)."""
         return _service(request).find_image(lon, lat, year)
 
