@@ -35,7 +35,7 @@ def _root() -> str:
 
 
 @lru_cache(maxsize=2)
-def _model(root: str) -> LoadedModel:
+def published_model(root: str) -> LoadedModel:
     """The model published under ``root`` (what the chapter loads), loaded once per data root."""
     from landcover.inference import load_model
 
@@ -55,7 +55,7 @@ def _prediction(root: str, year: int) -> np.ndarray:
     """The package's prediction of the chapter tile of ``year`` (uint8 classes)."""
     from landcover.inference import predict
 
-    return predict(_tile(root, year), _model(root))["mask"]
+    return predict(_tile(root, year), published_model(root))["mask"]
 
 
 def _class_ids_hint(values: np.ndarray, name: str) -> None:
@@ -124,7 +124,7 @@ def check_steps(batch: object, logits: object, classes: object) -> None:
     from landcover.inference import logits_to_labels, model_logits, preprocess
 
     root = _root()
-    loaded = _model(root)
+    loaded = published_model(root)
     tile = _tile(root, CHAPTER_TILE[1])["array"]
     expected_batch = preprocess(tile, loaded.params)
     size = int(loaded.params["augment_size"])
@@ -301,7 +301,7 @@ def _region_counts(root: str) -> np.ndarray:
     """Pixel counts of class ids 0..10 in the package's mosaic of :data:`REGION` (read from the store)."""
     from landcover.inference import predict_region
 
-    mask = predict_region(*REGION, _model(root), progress=False, root=root)["mask"]
+    mask = predict_region(*REGION, published_model(root), progress=False, root=root)["mask"]
     return np.bincount(mask.ravel(), minlength=11)
 
 
@@ -465,7 +465,7 @@ def check_api_predict(areas: object, tile_polygons: object) -> None:
     root = _root()
     _, image = _api_tile(root)
     nuts, year, name = image.split("/")
-    mask = predict(read_tile(nuts, int(year), name.removesuffix(".tif"), root=root), _model(root))["mask"]
+    mask = predict(read_tile(nuts, int(year), name.removesuffix(".tif"), root=root), published_model(root))["mask"]
     counts = np.bincount(mask.ravel(), minlength=11)
     if not isinstance(areas, pd.DataFrame) or not {"id", "area_km2"} <= set(areas.columns):
         raise Hint("`areas` should be a DataFrame of the answer's classes, with their `id` and `area_km2`.")

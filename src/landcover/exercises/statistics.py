@@ -17,11 +17,10 @@ import numpy as np
 
 from landcover.exercises.checks import Hint, exercise_check, expect_array
 from landcover.exercises.explain import LikelyError
+from landcover.exercises.inference import published_model
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from landcover.inference import LoadedModel
 
 PIXEL_KM2 = 1e-4
 #: The region and year of the zonal exercise, of the transitions, and of the area estimation.
@@ -38,19 +37,12 @@ def _root() -> str:
     return data_root()
 
 
-@lru_cache(maxsize=2)
-def _model(root: str) -> LoadedModel:
-    from landcover.inference import load_model
-
-    return load_model(root)
-
-
 @lru_cache(maxsize=16)
 def _map(root: str, region: str, year: int) -> dict[str, Any]:
     """The package's mosaic of a region-year (read from the prediction store)."""
     from landcover.inference import predict_region
 
-    return predict_region(region, year, _model(root), progress=False, root=root)
+    return predict_region(region, year, published_model(root), progress=False, root=root)
 
 
 @lru_cache(maxsize=4)
@@ -157,15 +149,8 @@ def check_zonal(inside: object, areas_km2: object) -> None:
 @lru_cache(maxsize=2)
 def _shares(root: str) -> tuple[pd.Series, pd.Series]:
     """Sealed share and tree-cover share of land per region in 2024 (pixel-centre rule)."""
-    import pandas as pd
-
-    from landcover.stats import pixel_centre_counts
-
-    outlines = _outlines(root)
-    rows = [pixel_centre_counts(_map(root, r, 2024)["mask"], _map(root, r, 2024)["transform"],
-                                outlines[outlines["NUTS_ID"] == r]) for r in outlines["NUTS_ID"]]
-    counts = pd.concat(rows, ignore_index=True)
-    area = counts.set_index(["region", "class"])["area_km2"].unstack()
+    counts = _all_counts(root)
+    area = counts[counts["year"] == 2024].set_index(["region", "class"])["area_km2"].unstack()
     land = area[[k for k in range(1, 10)]].sum(axis=1)
     return area[1] / land, area[[2, 3, 4]].sum(axis=1) / land
 
