@@ -25,6 +25,10 @@ MIN_CLASS_IOU = 0.45
 MIN_ACCURACY = 0.85
 
 
+#: What ``make model`` sets: OpenMP threads spin briefly between operations (see ``landcover.training``).
+SPIN_COUNT = "300000"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None)
@@ -34,6 +38,7 @@ def main() -> int:
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-pretrained-model-"))
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{scratch / 'mlruns' / 'mlflow.db'}"
+    os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)  # before torch is imported, as `make model` does
     try:
         import mlflow
 
@@ -62,7 +67,8 @@ def main() -> int:
         scores = run.fit.best_scores
         split = run.data.split
         print(f"data root: {root} (synthetic data)")
-        print(f"model: {config.model_size}, {config.epochs} epochs, crops {config.crop_size}, torch threads {threads}")
+        print(f"model: {config.model_size}, {config.epochs} epochs, crops {config.crop_size}, torch threads {threads} "
+              f"(OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')})")
         print(f"split: {split.description}; train {len(split.train)} tiles, validation {len(split.val)} tiles")
         print(f"held-out mIoU:            {scores.miou:.3f}  (budget >= {MIN_MIOU})")
         print(f"held-out overall accuracy: {scores.overall_accuracy:.3f}  (budget >= {MIN_ACCURACY})")
@@ -74,7 +80,10 @@ def main() -> int:
             share = (run.fit.best_confusion[k].sum() / max(run.fit.best_confusion.sum(), 1)) * 100
             value = f"{scores.iou[k]:.3f}" if scores.present[k] else "  -  "
             print(f"  {klass.id:>2} {klass.name:<36} IoU {value}  ({share:5.2f} % of held-out pixels)")
-        print("validation mIoU per epoch: " + ", ".join(f"{h['epoch']}:{h['val_miou']:.3f}" for h in run.fit.history))
+        validated = [h for h in run.fit.history if "val_miou" in h]
+        print(f"validated from epoch {config.validate_from}; mIoU per validated epoch: "
+              + ", ".join(f"{h['epoch']}:{h['val_miou']:.3f}" for h in validated))
+        print("seconds per epoch:         " + ", ".join(f"{h['epoch']}:{h['epoch_seconds']:.0f}" for h in run.fit.history))
         print("training loss per epoch:   " + ", ".join(f"{h['epoch']}:{h['train_loss']:.3f}" for h in run.fit.history))
         present = [scores.iou[k] for k in range(len(CLASSES)) if scores.present[k]]
         print(f"lowest class IoU:          {min(present):.3f}  (budget >= {MIN_CLASS_IOU})")

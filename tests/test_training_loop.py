@@ -175,3 +175,35 @@ def test_a_weights_only_checkpoint_is_not_a_training_state(tmp_path):
         TrainingState.load(tmp_path / CHECKPOINT_BEST)
     with pytest.raises(FileNotFoundError, match="nowhere"):
         TrainingState.load(tmp_path / "nowhere.pt")
+
+
+def test_validating_only_the_last_epochs_trains_the_same_and_keeps_the_validated_best(datasets, tmp_path):
+    train, val, _, weights = datasets
+    every = replace(CONFIG, epochs=3)
+    late = replace(every, validate_from=3)
+    seen = []
+    full = fit(_new_model(), train, val, every, SegmentationLoss(weights), restore_best=False)
+    model = _new_model()
+    result = fit(model, train, val, late, SegmentationLoss(weights), checkpoint_dir=tmp_path,
+                 on_epoch_end=lambda epoch, metrics, scores, cm: seen.append((epoch, scores is None, cm is None)))
+    assert seen == [(1, True, True), (2, True, True), (3, False, False)]
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert "val_miou" not in result.history[0] and {"train_loss", "lr", "epoch_seconds"} <= set(result.history[0])
+    # skipping validation draws nothing at random: the training is the same epoch for epoch
+    assert [h["train_loss"] for h in result.history] == pytest.approx([h["train_loss"] for h in full.history], rel=1e-5)
+    assert result.best_epoch == 3 and result.best_miou == pytest.approx(full.history[2]["val_miou"])
+    assert load_checkpoint(tmp_path / CHECKPOINT_BEST)["epoch"] == 3
+
+
+def test_early_stopping_counts_only_validated_epochs(datasets):
+    train, val, _, weights = datasets
+    frozen = replace(CONFIG, epochs=5, patience=1, min_delta=1.0, validate_from=3)
+    result = fit(_new_model(), train, val, frozen, SegmentationLoss(weights))
+    assert result.stopped_early and len(result.history) == 4 and result.best_epoch == 3
+
+
+@pytest.mark.parametrize("validate_from", [0, 3])
+def test_a_validate_from_outside_the_run_is_refused_by_name(datasets, validate_from):
+    train, val, _, weights = datasets
+    with pytest.raises(ValueError, match=r"validate_from must be between 1 and epochs \(2\)"):
+        fit(_new_model(), train, val, replace(CONFIG, validate_from=validate_from), SegmentationLoss(weights))

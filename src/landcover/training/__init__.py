@@ -22,10 +22,17 @@ Names below are imported lazily, so ``import landcover.training`` stays cheap.
 
 Importing this package also sets ``OMP_WAIT_POLICY=PASSIVE`` (unless set) for
 PyTorch's OpenMP threads, which takes effect when torch is imported after it.
-With the default (spinning) policy, two processes sharing the cores make each
-other's threads spin on barriers: on a 2-core machine one training step then
-took 4.6 s instead of 0.12 s. Sleeping threads cost a few per cent when the
-machine is otherwise idle.
+With spinning threads, two processes sharing the cores make each other's
+threads spin on barriers: on a 2-core machine one training step then took
+4.6 s instead of 0.12 s. Sleeping threads have a price when a process has the
+cores to itself: a SegFormer step is hundreds of small parallel operations,
+and waking the second thread for each one leaves it idle most of the time
+(1.2 cores used instead of 1.9; an epoch of the pre-trained model took 34 s
+instead of 22 s). ``make model``, which runs alone, therefore sets
+``GOMP_SPINCOUNT=300000``: threads spin that many iterations (well under a
+millisecond) before sleeping, which overrides the passive policy. Set it
+yourself, before torch is imported, for any training that has the machine to
+itself; never for two such processes at once.
 """
 
 from __future__ import annotations

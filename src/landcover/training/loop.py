@@ -48,8 +48,12 @@ class TrainConfig:
     ``repeats``: how many random crops of each training tile one epoch holds
     (given to the training dataset by :func:`~landcover.training.pipeline.prepare_data`);
     ``augment_size``: the size tiles are resized to before the network
-    (``None``: keep ``tiles_size``); ``patience``: epochs without a better
-    validation mIoU before stopping (``None``: never stop early).
+    (``None``: keep ``tiles_size``); ``patience``: validated epochs without a
+    better validation mIoU before stopping (``None``: never stop early);
+    ``validate_from``: the first epoch validated (1: every epoch). Validating
+    whole held-out tiles can cost as much as an epoch of training on crops; a
+    one-cycle schedule ends at its best, so a short run loses nothing by
+    validating only its last epochs.
     """
 
     model_size: str = "tiny"
@@ -67,6 +71,7 @@ class TrainConfig:
     class_weight_power: float = 0.5
     patience: int | None = 6
     min_delta: float = 1e-4
+    validate_from: int = 1
     seed: int = 0
     device: str = "auto"
     mixed_precision: bool = True
@@ -78,6 +83,16 @@ class TrainConfig:
     def network_size(self) -> int:
         """Side of the tiles the network sees (``augment_size``, else ``tiles_size``)."""
         return self.augment_size or self.tiles_size
+
+    def check(self) -> None:
+        """Refuse settings a run cannot follow, naming the field (``ValueError``)."""
+        if self.epochs < 1:
+            raise ValueError(f"TrainConfig.epochs must be at least 1, got {self.epochs}")
+        if not 1 <= self.validate_from <= self.epochs:
+            raise ValueError(
+                f"TrainConfig.validate_from must be between 1 and epochs ({self.epochs}), got {self.validate_from}: "
+                "at least the last epoch is validated, so that the run has a best epoch"
+            )
 
 
 @dataclass
@@ -164,9 +179,13 @@ class EpochSampler(Sampler[int]):
 
 def _loader(
     dataset: Dataset, batch_size: int, *, sampler: Sampler[int] | None = None, num_workers: int = 0,
-    drop_last: bool = False,
+    drop_last: bool = False, generator: torch.Generator | None = None,
 ) -> DataLoader:
-    """A data loader in the order of ``sampler`` (or the dataset's), keeping workers alive between epochs."""
+    """A data loader in the order of ``sampler`` (or the dataset's), keeping workers alive between epochs.
+
+    Each pass draws a seed for its workers from ``generator`` (default: the
+    global generator the training step also draws from).
+    """
     return DataLoader(
         dataset,
         batch_size=batch_size,
@@ -175,6 +194,7 @@ def _loader(
         num_workers=num_workers,
         drop_last=drop_last,
         persistent_workers=num_workers > 0,
+        generator=generator,
     )
 
 
@@ -373,6 +393,11 @@ class _Progress:
         self.stale += 1
         return False
 
+    def skip(self, epoch: int, metrics: dict[str, float]) -> None:
+        """Add an epoch that was not validated: its training figures only; early stopping does not count it."""
+        self.epoch = epoch
+        self.history.append({"epoch": epoch, **metrics})
+
     def patience_exhausted(self, patience: int | None) -> bool:
         """Whether ``patience`` epochs have passed without a better validation mIoU."""
         return patience is not None and self.stale >= patience
@@ -445,7 +470,7 @@ class TrainingState:
         """Refuse to resume with settings other than the ones the state was made with (naming them)."""
         current = asdict(config)
         if self.config != current:
-            changed = sorted(k for k in self.config if self.config[k] != current.get(k))
+            changed = sorted(k for k in self.config.keys() | current.keys() if self.config.get(k) != current.get(k))
             raise ValueError(f"checkpoint {source} was made with other settings: {changed}")
 
     def restore(self, trainer: _Trainer, progress: _Progress) -> None:
@@ -483,7 +508,12 @@ def _build_trainer(
         train_dataset, config.batch_size, sampler=sampler, num_workers=config.num_workers,
         drop_last=len(sampler) > config.batch_size,
     )
-    val_loader = _loader(val_dataset, config.eval_batch_size, num_workers=config.num_workers)
+    # The validation passes draw from their own generator, so validating (or not, before
+    # validate_from) leaves the global one, hence dropout and the training crops, as they were.
+    val_loader = _loader(
+        val_dataset, config.eval_batch_size, num_workers=config.num_workers,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs * len(train_loader), pct_start=config.pct_start
@@ -503,8 +533,12 @@ def _resume(trainer: _Trainer, progress: _Progress, resume_from: str | Path, con
 
 def _run_epoch(
     trainer: _Trainer, train_dataset: Dataset, epoch: int, config: TrainConfig, progress: bool
-) -> tuple[dict[str, float], Scores, ConfusionMatrix]:
-    """Train one epoch, then validate: ``(metrics, scores, confusion matrix)`` of the validation tiles."""
+) -> tuple[dict[str, float], Scores | None, ConfusionMatrix | None]:
+    """Train one epoch, then validate: ``(metrics, scores, confusion matrix)`` of the validation tiles.
+
+    Before ``config.validate_from`` the epoch is not validated: the metrics
+    hold the training figures only, and scores and matrix are ``None``.
+    """
     tick = time.perf_counter()
     if hasattr(train_dataset, "set_epoch"):
         train_dataset.set_epoch(epoch)
@@ -515,19 +549,21 @@ def _run_epoch(
         description=f"epoch {epoch} train", progress=progress,
     )
     train_seconds = time.perf_counter() - tick
-    val_loss, matrix = evaluate(
-        trainer.model, trainer.val_loader, trainer.loss_fn, device=trainer.device, amp_dtype=trainer.amp_dtype,
-        description=f"epoch {epoch} validate", progress=progress,
-    )
-    scores = matrix.scores()
     metrics = {
         "train_loss": train_loss,
-        "val_loss": val_loss,
-        **scores.as_dict("val_"),
         "lr": float(trainer.scheduler.get_last_lr()[0]),
-        "epoch_seconds": time.perf_counter() - tick,
         "train_tiles_per_second": len(trainer.train_loader) * config.batch_size / max(train_seconds, 1e-9),
     }
+    scores: Scores | None = None
+    matrix: ConfusionMatrix | None = None
+    if epoch >= config.validate_from:
+        val_loss, matrix = evaluate(
+            trainer.model, trainer.val_loader, trainer.loss_fn, device=trainer.device, amp_dtype=trainer.amp_dtype,
+            description=f"epoch {epoch} validate", progress=progress,
+        )
+        scores = matrix.scores()
+        metrics.update({"val_loss": val_loss, **scores.as_dict("val_")})
+    metrics["epoch_seconds"] = time.perf_counter() - tick
     return metrics, scores, matrix
 
 
@@ -540,11 +576,11 @@ def fit(
     *,
     checkpoint_dir: str | Path | None = None,
     resume_from: str | Path | None = None,
-    on_epoch_end: Callable[[int, dict[str, float], Scores, np.ndarray], None] | None = None,
+    on_epoch_end: Callable[[int, dict[str, float], Scores | None, np.ndarray | None], None] | None = None,
     restore_best: bool = True,
     progress: bool = True,
 ) -> FitResult:
-    """Train ``model`` for ``config.epochs`` epochs (or until early stopping) and validate each epoch.
+    """Train ``model`` for ``config.epochs`` epochs (or until early stopping), validating from ``config.validate_from``.
 
     ``train_dataset`` yields random crops with augmentations and has a
     ``set_epoch`` method; ``val_dataset`` yields whole tiles. AdamW with a
@@ -554,14 +590,17 @@ def fit(
     ``best.pt`` are written after every epoch; ``resume_from``: a ``last.pt``
     to continue from (made with the same ``config``).
     ``on_epoch_end(epoch, metrics, scores, confusion)`` is called after every
-    epoch (MLflow logging uses it). With ``restore_best`` the model ends with
+    epoch (MLflow logging uses it; ``scores`` and ``confusion`` are ``None`` for an
+    epoch not validated). With ``restore_best`` the model ends with
     the weights of its best epoch. ``progress``: show progress bars.
 
     Raises
     ------
     ValueError
-        When ``resume_from`` was made with other settings than ``config`` (naming them).
+        When ``config`` is inconsistent (:meth:`TrainConfig.check`), or ``resume_from`` was made with
+        other settings than ``config`` (naming them).
     """
+    config.check()
     configure_threads(config.threads)
     set_seed(config.seed)
     trainer = _build_trainer(model, train_dataset, val_dataset, config, loss_fn)
@@ -575,14 +614,21 @@ def fit(
                   initial=state.epoch, total=config.epochs, disable=not progress)
     for epoch in epochs:
         metrics, scores, matrix = _run_epoch(trainer, train_dataset, epoch, config, progress)
-        improved = state.record(epoch, metrics, matrix, model, config.min_delta)
-        epochs.set_postfix(loss=f"{metrics['train_loss']:.3f}", miou=f"{scores.miou:.3f}", best=f"{state.best_miou:.3f}")
+        if matrix is None:
+            improved = False
+            state.skip(epoch, metrics)
+            epochs.set_postfix(loss=f"{metrics['train_loss']:.3f}", validation=f"from epoch {config.validate_from}")
+        else:
+            improved = state.record(epoch, metrics, matrix, model, config.min_delta)
+            epochs.set_postfix(
+                loss=f"{metrics['train_loss']:.3f}", miou=f"{scores.miou:.3f}", best=f"{state.best_miou:.3f}"
+            )
         if directory is not None:
             if improved:
                 _save_best(directory / CHECKPOINT_BEST, model, epoch, state.best_miou)
             TrainingState.capture(trainer, state, config).save(directory / CHECKPOINT_LAST)
         if on_epoch_end is not None:
-            on_epoch_end(epoch, metrics, scores, matrix.matrix.copy())
+            on_epoch_end(epoch, metrics, scores, None if matrix is None else matrix.matrix.copy())
         if state.patience_exhausted(config.patience):
             stopped_early = True
             break

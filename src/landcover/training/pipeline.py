@@ -189,7 +189,8 @@ def train_model(
     run_info: dict[str, Any] = {}
 
     def run_fit(
-        on_epoch_end: Callable[[int, dict[str, float], Scores, np.ndarray], None] | None, directory: Path
+        on_epoch_end: Callable[[int, dict[str, float], Scores | None, np.ndarray | None], None] | None,
+        directory: Path,
     ) -> FitResult:
         return fit(
             model, data.train, data.val, config, loss_fn,
