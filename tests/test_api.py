@@ -28,6 +28,7 @@ from pyproj import Transformer
 from shapely.geometry import shape
 
 from landcover.api.local import LocalApi, start_local_api
+from landcover.api.settings import ANSWER_CACHE_VARIABLE
 from landcover.api.validation import ParameterError, parse_image
 from landcover.clouds import CLOUD_RULES_VERSION
 from landcover.data.normalization import Normalization
@@ -37,7 +38,7 @@ from landcover.inference.prediction import predict
 from landcover.training.model import build_model
 from landcover.training.publish import publish_run
 from landcover.training.tracking import MODEL_NAME, ensure_experiment, log_model, model_params
-from tests.support.tiny_data import FIRST_STEM, MEAN, STD, TinyDataset
+from tests.support.tiny_data import FIRST_STEM, MEAN, STD, TINY_LAYOUT, TinyDataset
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
@@ -330,6 +331,38 @@ def test_concurrent_requests_for_one_image_predict_it_once(api, store):
     assert sum(a.json()["cache"]["computed"] for a in answers) == 1
     assert len({json.dumps(a.json()["areas"], sort_keys=True) for a in answers}) == 1
     assert api.counts()["computed"] == before["computed"] + 1
+
+
+def test_an_answer_given_before_is_served_from_memory_even_if_the_store_lost_it(api, store):
+    image = f"LU000/2021/{TINY_LAYOUT['LU000'][2021][1]}.tif"  # a tile no other test asks for
+    stem = TINY_LAYOUT["LU000"][2021][1]
+    version = api.get("/health").json()["model"]["cache_version"]
+    stored(store, version, "LU000", 2021, stem).unlink(missing_ok=True)  # a region request may have stored it
+    first = api.get("/predict_image", image=image, polygons="true")
+    assert first.status_code == 200 and first.json()["cache"]["computed"] == 1
+    stored(store, version, "LU000", 2021, stem).unlink()  # the store forgets; the server still knows the answer
+    before = api.counts()
+    again = api.get("/predict_image", image=image, polygons="true").json()
+    assert again["cache"] == {"tiles": 1, "computed": 0, "from_store": 1}
+    assert again["areas"] == first.json()["areas"] and again["polygons"] == first.json()["polygons"]
+    assert api.counts() == {"computed": before["computed"], "from_store": before["from_store"] + 1}
+    # another form of the answer (no polygons) is another entry: read from the store, hence predicted again
+    plain = api.get("/predict_image", image=image).json()
+    assert plain["cache"]["computed"] == 1 and plain["areas"] == first.json()["areas"]
+    assert "polygons" in plain and plain["polygons"] is None
+
+
+def test_without_an_answer_memory_every_request_goes_to_the_store(tiny_data, tiny_models, tmp_path):
+    server = start_api(tiny_data.root, str(tiny_models.published_root), tmp_path / "store", tmp_path / "api.log",
+                       env={ANSWER_CACHE_VARIABLE: "0"})
+    try:
+        image = f"LU000/2018/{FIRST_STEM}.tif"
+        assert server.get("/predict_image", image=image).json()["cache"]["computed"] == 1
+        version = server.get("/health").json()["model"]["cache_version"]
+        stored(tmp_path / "store", version, "LU000", 2018, FIRST_STEM).unlink()
+        assert server.get("/predict_image", image=image).json()["cache"]["computed"] == 1
+    finally:
+        server.stop()
 
 
 def test_concurrent_region_requests_predict_each_tile_once(api, store):

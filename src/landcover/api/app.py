@@ -175,7 +175,12 @@ def create_app(settings: ApiSettings | None = None, *, service: LandcoverService
         crs: Crs = PolygonCrs.wgs84,
     ) -> Response:
         """Class areas (km², shares) of one tile, predicted once per model version; polygons on request."""
-        return _json(await _predicting(request, _service(request).predict_image, image, polygons, int(crs)))
+        service = _service(request)
+        # An answer given before is served from memory on the event loop; only the others need a thread.
+        answer = service.remembered_image_answer(image, polygons, int(crs))
+        if answer is None:
+            answer = await _predicting(request, service.predict_image, image, polygons, int(crs))
+        return _json(answer)
 
     @app.get("/predict_nuts", response_model=RegionPredictionResponse, responses=ERRORS)
     async def predict_nuts(

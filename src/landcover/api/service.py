@@ -123,6 +123,48 @@ class _Locks:
             yield
 
 
+class AnswerCache:
+    """Finished JSON answers by key, the least recently used dropped first beyond ``max_chars`` in all.
+
+    Thread-safe, and a look-up is a dictionary access under a lock, so the
+    event loop can answer from it directly: under many clients, a cached answer
+    that waits for a free worker thread behind other requests is what makes
+    the slowest answers slow.
+    """
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max(0, int(max_chars))
+        self._answers: OrderedDict[Any, str] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> str | None:
+        """The answer kept under ``key`` (now the most recently used), or ``None``."""
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is not None:
+                self._answers.move_to_end(key)
+            return answer
+
+    def put(self, key: Any, answer: str) -> None:
+        """Keep ``answer`` under ``key``; one larger than the whole budget is not kept."""
+        if len(answer) > self.max_chars:
+            return
+        with self._lock:
+            previous = self._answers.pop(key, None)
+            if previous is not None:
+                self._chars -= len(previous)
+            self._answers[key] = answer
+            self._chars += len(answer)
+            while self._chars > self.max_chars:
+                _, dropped = self._answers.popitem(last=False)
+                self._chars -= len(dropped)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._answers)
+
+
 class LandcoverService:
     """The API's state and answers; see the module docstring.
 
@@ -150,6 +192,7 @@ class LandcoverService:
         self._region_answers: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], str]] = OrderedDict()
         self._region_lock = threading.Lock()
         self._region_locks = _Locks()
+        self._image_answers = AnswerCache(settings.answer_cache_mb * 1_000_000)
 
     def close(self) -> None:
         """Stop the prediction threads (running predictions finish first)."""
@@ -299,6 +342,9 @@ class LandcoverService:
             When the data holds no such tile.
         """
         key = parse_image(image)
+        remembered = self.remembered_image_answer(image, polygons, crs)
+        if remembered is not None:
+            return remembered
         xmin, ymin, xmax, ymax = self.tile_box(key)
         mask, computed = self.tile_mask(key)
         rows, cols = mask.shape
@@ -314,11 +360,34 @@ class LandcoverService:
             crs=POLYGON_CRS[crs], polygons=None,  # type: ignore[arg-type]
         )
         summary = response.model_dump(mode="json", exclude={"polygons"})
-        if not polygons:
-            return _json_with_polygons(summary, "null")
-        grid = {"array": mask, "transform": Affine(pixel_x, 0.0, xmin, 0.0, -pixel_y, ymax), "crs": MASK_CRS}
-        patches = create_geojson_from_mask(grid, mask)
-        return _json_with_polygons(summary, json.dumps(to_geojson(patches, POLYGON_CRS[crs]), separators=(",", ":")))
+        if polygons:
+            grid = {"array": mask, "transform": Affine(pixel_x, 0.0, xmin, 0.0, -pixel_y, ymax), "crs": MASK_CRS}
+            patches = create_geojson_from_mask(grid, mask)
+            shapes = json.dumps(to_geojson(patches, POLYGON_CRS[crs]), separators=(",", ":"))
+        else:
+            shapes = "null"
+        # Kept as a later request will get it: read, not predicted.
+        again = {**summary, "cache": {"tiles": 1, "computed": 0, "from_store": 1}}
+        self._image_answers.put((self.model_key, key.relative_path, polygons, crs), _json_with_polygons(again, shapes))
+        return _json_with_polygons(summary, shapes)
+
+    def remembered_image_answer(self, image: str, polygons: bool = False, crs: int = 4326) -> str | None:
+        """``/predict_image``'s answer when this server gave it before (kept in memory), else ``None``.
+
+        A dictionary look-up, so the app calls it on the event loop and only
+        sends the other requests to the prediction threads. The answer says
+        the tile came from the store, and counts as such in ``/health``.
+
+        Raises
+        ------
+        landcover.api.validation.ParameterError
+            When ``image`` is not ``{NUTS3}/{year}/{stem}.tif``.
+        """
+        key = parse_image(image)
+        answer = self._image_answers.get((self.model_key, key.relative_path, bool(polygons), int(crs)))
+        if answer is not None:
+            self._count(from_store=1)
+        return answer
 
     def predict_nuts(
         self, nuts: str, year: int, crs: int = 4326, simplify: float = 10.0, min_patch: int = 0

@@ -13,6 +13,7 @@ synthetic data or the real bucket by changing variables only:
                                 from the data root (:mod:`landcover.inference.cache`)
 ``API_HOST`` / ``API_PORT``     address to listen on (``127.0.0.1:8000``)
 ``API_PREDICTION_WORKERS``      threads running predictions (2)
+``API_ANSWER_CACHE_MB``         memory for finished tile answers, MB (64; 0: none)
 ==============================  ==========================================================
 """
 
@@ -30,6 +31,7 @@ STORE_VARIABLE = "LANDCOVER_PREDICTION_STORE"
 HOST_VARIABLE = "API_HOST"
 PORT_VARIABLE = "API_PORT"
 WORKERS_VARIABLE = "API_PREDICTION_WORKERS"
+ANSWER_CACHE_VARIABLE = "API_ANSWER_CACHE_MB"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -38,6 +40,9 @@ DEFAULT_WORKERS = 2
 DEFAULT_BATCH_SIZE = 8
 #: Region responses (areas and polygons) kept in memory, per model, region, year and options.
 DEFAULT_REGION_CACHE = 32
+#: Megabytes of finished ``/predict_image`` answers kept in memory (a tile's areas are about
+#: 2 kB of JSON, with polygons some 100 kB): repeated requests skip the store and the threads.
+DEFAULT_ANSWER_CACHE_MB = 64
 
 
 def _integer(value: str | None, name: str, default: int, minimum: int, maximum: int) -> int:
@@ -76,6 +81,8 @@ class ApiSettings:
         Tiles per forward pass.
     region_cache_size : int
         Region responses kept in memory (0 turns this cache off).
+    answer_cache_mb : int
+        Megabytes of finished tile answers kept in memory (0 turns this cache off).
     """
 
     data_root: str = field(default_factory=data_root)
@@ -86,6 +93,7 @@ class ApiSettings:
     prediction_workers: int = DEFAULT_WORKERS
     batch_size: int = DEFAULT_BATCH_SIZE
     region_cache_size: int = DEFAULT_REGION_CACHE
+    answer_cache_mb: int = DEFAULT_ANSWER_CACHE_MB
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -96,6 +104,8 @@ class ApiSettings:
             raise ValueError(f"batch_size={self.batch_size} must be at least 1")
         if self.region_cache_size < 0:
             raise ValueError(f"region_cache_size={self.region_cache_size} must not be negative")
+        if self.answer_cache_mb < 0:
+            raise ValueError(f"answer_cache_mb={self.answer_cache_mb} must not be negative")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ApiSettings:
@@ -113,6 +123,9 @@ class ApiSettings:
             "host": env.get(HOST_VARIABLE, "").strip() or DEFAULT_HOST,
             "port": _integer(env.get(PORT_VARIABLE), PORT_VARIABLE, DEFAULT_PORT, 0, 65535),
             "prediction_workers": _integer(env.get(WORKERS_VARIABLE), WORKERS_VARIABLE, DEFAULT_WORKERS, 1, 64),
+            "answer_cache_mb": _integer(
+                env.get(ANSWER_CACHE_VARIABLE), ANSWER_CACHE_VARIABLE, DEFAULT_ANSWER_CACHE_MB, 0, 65_536
+            ),
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         if "data_root" not in values:
