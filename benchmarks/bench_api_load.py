@@ -9,7 +9,7 @@ and an empty prediction store in a temporary folder. It then:
    once each (``/predict_image``), and looks each one up by its centre
    (``/find_image``), checking that the look-up names the same tile;
 2. runs ``--clients`` concurrent clients (one asyncio loop, one pooled
-   ``httpx.AsyncClient``, keep-alive connections) for ``--duration`` seconds;
+   ``aiohttp`` session, keep-alive connections; ``--client httpx`` for httpx) for ``--duration`` seconds;
    each client sends its next request as soon as the previous one is answered
    (a closed loop, no think time), alternating cached predictions and look-ups;
 3. prints requests/s, latency percentiles (p50, p90, p99, max; overall and per
@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,8 +123,41 @@ def warm(url: str, tiles: list[tuple[str, float, float, int]]) -> list[Request]:
     return requests
 
 
-async def client_loop(number: int, client: httpx.AsyncClient, requests: list[Request], deadline: float,
-                      results: Results) -> None:
+#: Transport failures of either client library: timeouts, refused or reset connections.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (httpx.HTTPError, OSError, asyncio.TimeoutError)
+Get = Callable[[str, dict[str, object]], Awaitable[int]]
+
+
+@contextlib.asynccontextmanager
+async def open_client(url: str, clients: int, library: str) -> AsyncIterator[Get]:
+    """A pooled keep-alive client of ``library`` (aiohttp or httpx): ``get(endpoint, params) -> status``.
+
+    Both read the whole body. The client shares the cores with the server, so
+    its own cost per request shows in every latency it measures: aiohttp needs
+    about half the CPU of httpx for the same requests (``--client httpx`` to compare).
+    """
+    if library == "aiohttp":
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=clients)
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+        async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as session:
+            async def get_aiohttp(endpoint: str, params: dict[str, object]) -> int:
+                async with session.get(endpoint, params={k: str(v) for k, v in params.items()}) as response:
+                    await response.read()
+                    return response.status
+
+            yield get_aiohttp
+        return
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
+        async def get_httpx(endpoint: str, params: dict[str, object]) -> int:
+            return (await client.get(endpoint, params=params)).status_code
+
+        yield get_httpx
+
+
+async def client_loop(number: int, get: Get, requests: list[Request], deadline: float, results: Results) -> None:
     """One client: its next request as soon as the previous is answered, until the deadline."""
     turn = number  # each client starts at another request of the cycle
     while time.perf_counter() < deadline:
@@ -130,29 +165,28 @@ async def client_loop(number: int, client: httpx.AsyncClient, requests: list[Req
         turn += 1
         started = time.perf_counter()
         try:
-            response = await client.get(request.endpoint, params=request.params)
-        except httpx.HTTPError as error:  # timeouts, refused or reset connections
+            status = await get(request.endpoint, request.params)
+        except TRANSPORT_ERRORS as error:
             results.errors[f"{request.endpoint} {type(error).__name__}"] += 1
             if len(results.examples) < 5:
                 results.examples.append(f"{time.perf_counter() - started:.2f} s: {error!r} {error.__cause__!r}")
             continue
         elapsed = time.perf_counter() - started
-        if response.status_code == 200:
+        if status == 200:
             results.latencies[request.endpoint].append(elapsed)
         else:
-            results.errors[f"{request.endpoint} HTTP {response.status_code}"] += 1
+            results.errors[f"{request.endpoint} HTTP {status}"] += 1
 
 
-async def load(url: str, requests: list[Request], clients: int, duration: float) -> Results:
+async def load(url: str, requests: list[Request], clients: int, duration: float, library: str) -> Results:
     results = Results()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
+    async with open_client(url, clients, library) as get:
         # One request per client first, so that every connection is open before the clock starts.
-        await asyncio.gather(*(client.get(requests[i % len(requests)].endpoint,
-                                          params=requests[i % len(requests)].params) for i in range(clients)))
+        await asyncio.gather(*(get(requests[i % len(requests)].endpoint, requests[i % len(requests)].params)
+                               for i in range(clients)))
         results.started = time.perf_counter()
         deadline = results.started + duration
-        await asyncio.gather(*(client_loop(i, client, requests, deadline, results) for i in range(clients)))
+        await asyncio.gather(*(client_loop(i, get, requests, deadline, results) for i in range(clients)))
         results.finished = time.perf_counter()
     return results
 
@@ -196,6 +230,8 @@ def main() -> int:
     parser.add_argument("--tiles", type=int, default=8, help="tiles warmed and requested (default 8)")
     parser.add_argument("--data-root", help="data root (default: the active one, the synthetic data)")
     parser.add_argument("--model", help="model (default: the one published under the data root)")
+    parser.add_argument("--client", choices=["aiohttp", "httpx"], default="aiohttp",
+                        help="client library of the load (default aiohttp, the lighter one)")
     args = parser.parse_args()
     if args.clients < 1 or args.duration <= 0 or args.tiles < 1:
         parser.error("--clients, --duration and --tiles must be positive")
@@ -218,10 +254,10 @@ def main() -> int:
             print(f"warming {len(tiles)} tiles:")
             requests = warm(api.url, tiles)
             before = httpx.get(f"{api.url}/health", timeout=10).json()["prediction_store"]["tiles_computed"]
-            print(f"load: {args.clients} clients for {args.duration:.0f} s on {len(requests)} cached requests "
-                  "(/predict_image and /find_image in turn)")
+            print(f"load: {args.clients} {args.client} clients for {args.duration:.0f} s on {len(requests)} cached "
+                  "requests (/predict_image and /find_image in turn)")
             server_cpu, client_cpu = cpu_seconds(api.process.pid) if api.process else None, time.process_time()
-            results = asyncio.run(load(api.url, requests, args.clients, args.duration))
+            results = asyncio.run(load(api.url, requests, args.clients, args.duration, args.client))
             client_cpu = time.process_time() - client_cpu
             if server_cpu is not None:
                 server_cpu = (cpu_seconds(api.process.pid) or server_cpu) - server_cpu

@@ -62,7 +62,8 @@ FORBIDDEN_SOURCES = ("data", "mlruns", "mlflow-artifacts", "checkpoints", "build
 KNOWN_SETTINGS = {
     config.DATA_ROOT_VARIABLE, config.ONLINE_VARIABLE, config.CACHE_DIR_VARIABLE, "LANDCOVER_PROJECT_ROOT",
     api_settings.MODEL_VARIABLE, api_settings.STORE_VARIABLE, api_settings.HOST_VARIABLE,
-    api_settings.PORT_VARIABLE, api_settings.WORKERS_VARIABLE, prediction_cache.PREDICTION_STORE_VARIABLE,
+    api_settings.PORT_VARIABLE, api_settings.WORKERS_VARIABLE, api_settings.ANSWER_CACHE_VARIABLE,
+    prediction_cache.PREDICTION_STORE_VARIABLE,
 }
 
 
