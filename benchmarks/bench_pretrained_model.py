@@ -46,7 +46,12 @@ def main() -> int:
         from landcover.classes import CLASSES
         from landcover.config import data_root
         from landcover.training.loop import configure_threads
-        from landcover.training.pretrained import PRETRAINED_CONFIG, SYNTHETIC_MARKER, train_pretrained_model
+        from landcover.training.pretrained import (
+            PRETRAINED_CONFIG,
+            SYNTHETIC_MARKER,
+            train_pretrained_model,
+            with_epochs,
+        )
 
         mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
         root = data_root()
@@ -57,7 +62,7 @@ def main() -> int:
 
         config = replace(PRETRAINED_CONFIG, **json.loads(args.set))
         if args.epochs is not None:
-            config = replace(config, epochs=args.epochs)
+            config = with_epochs(config, args.epochs)
         threads = configure_threads(config.threads)
         started = time.perf_counter()
         run, published = train_pretrained_model(

@@ -24,8 +24,8 @@ def toy_synthetic(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
-    small = replace(pretrained.PRETRAINED_CONFIG, epochs=2, tiles_size=48, augment_size=96, crop_size=32, batch_size=8,
-                    repeats=1)
+    small = replace(pretrained.with_epochs(pretrained.PRETRAINED_CONFIG, 2), tiles_size=48, augment_size=96,
+                    crop_size=32, batch_size=8, repeats=1)
     monkeypatch.setattr(pretrained, "PRETRAINED_CONFIG", small)
     yield root
     mlflow.set_tracking_uri(previous)
@@ -73,3 +73,10 @@ def test_pretrained_model_is_trained_once_then_reported_present(toy_synthetic, c
 def test_pretrained_model_refuses_incomplete_synthetic_data(tmp_path):
     with pytest.raises(SystemExit, match="make data"):
         pretrained.main(["--data-root", str(tmp_path)])
+
+
+@pytest.mark.parametrize(("epochs", "validate_from"), [(10, 9), (4, 3), (2, 1), (1, 1)])
+def test_a_shorter_pre_trained_run_still_validates_its_own_last_epochs(epochs, validate_from):
+    config = pretrained.with_epochs(pretrained.PRETRAINED_CONFIG, epochs)
+    assert (config.epochs, config.validate_from) == (epochs, validate_from)
+    config.check()

@@ -73,6 +73,16 @@ PRETRAINED_CONFIG = TrainConfig(
 PRETRAINED_SPLIT = {"block_size_m": 10_000.0, "val_fraction": 0.2}
 
 
+def with_epochs(config: TrainConfig, epochs: int) -> TrainConfig:
+    """``config`` for ``epochs`` epochs, validating as many last epochs as it does (at least the last one).
+
+    ``--epochs`` of ``python -m landcover.training.pretrained`` and of the
+    benchmark use it: a shorter run still validates its own last epochs.
+    """
+    validated = config.epochs - config.validate_from + 1
+    return replace(config, epochs=epochs, validate_from=max(1, epochs - validated + 1))
+
+
 def pretrained_split(records: Sequence[TileRecord], *, progress: bool = False) -> Split:
     """The pre-trained model's split of ``records``: its held-out tiles are the honest test set.
 
@@ -270,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pre-trained model present: {reason}")
             return 0
         print(f"training the pre-trained model: {reason}")
-    config = PRETRAINED_CONFIG if args.epochs is None else replace(PRETRAINED_CONFIG, epochs=args.epochs)
+    config = PRETRAINED_CONFIG if args.epochs is None else with_epochs(PRETRAINED_CONFIG, args.epochs)
     print(f"MLflow tracking URI: {mlflow.get_tracking_uri()}")
     print(f"settings: {json.dumps(asdict(config))}")
     started = time.perf_counter()
