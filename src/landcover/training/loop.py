@@ -51,9 +51,9 @@ class TrainConfig:
     (``None``: keep ``tiles_size``); ``patience``: validated epochs without a
     better validation mIoU before stopping (``None``: never stop early);
     ``validate_from``: the first epoch validated (1: every epoch). Validating
-    whole held-out tiles can cost as much as an epoch of training on crops; a
-    one-cycle schedule ends at its best, so a short run loses nothing by
-    validating only its last epochs.
+    whole held-out tiles can cost half an epoch of training on crops, and a
+    one-cycle schedule usually ends near its best, so a short run loses little
+    by validating only its last epochs.
     """
 
     model_size: str = "tiny"

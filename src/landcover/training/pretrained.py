@@ -51,7 +51,7 @@ PRETRAINED_EXPERIMENT = "pretrained-model"
 #: (48 x 48 original pixels) in batches of 8, each tile cropped 8 times per
 #: epoch; validated on whole held-out tiles after the last two epochs only (a
 #: validation pass costs half an epoch of training, and the one-cycle schedule
-#: ends at its best: epoch 10 was the best of every epoch validated before).
+#: ends near its best: validated after every epoch, epoch 10 was the best).
 PRETRAINED_CONFIG = TrainConfig(
     model_size="tiny",
     epochs=10,
