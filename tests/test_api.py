@@ -281,6 +281,15 @@ def test_predict_nuts_can_drop_small_patches_from_the_polygons_but_not_from_the_
     assert total["sieved"] == pytest.approx(total["every"], rel=1e-9)  # patches merge; nothing is lost
 
 
+def test_a_repeated_region_request_is_answered_from_memory(api):
+    options = {"nuts": "LU000", "year": 2024, "simplify": 13}  # options no other test asks for
+    first = api.get("/predict_nuts", **options).json()
+    tiles = first["cache"]["tiles"]
+    again = api.get("/predict_nuts", **options).json()
+    assert again["cache"] == {"tiles": tiles, "computed": 0, "from_store": tiles}
+    assert again["areas"] == first["areas"] and again["polygons"] == first["polygons"]
+
+
 def test_predict_nuts_simplifies_and_defaults_to_wgs84(api):
     exact = api.get("/predict_nuts", nuts="lu000", year=2021, simplify=0).json()  # codes are case-insensitive
     simple = api.get("/predict_nuts", nuts="LU000", year=2021, simplify=50).json()

@@ -41,3 +41,13 @@ def test_the_budget_comes_from_its_variable_and_bad_values_name_it():
         ApiSettings.from_env({ANSWER_CACHE_VARIABLE: "lots"}, data_root="data")
     with pytest.raises(ValueError, match="answer_cache_mb"):
         ApiSettings(data_root="data", answer_cache_mb=-1)
+
+
+def test_an_entry_bound_keeps_that_many_answers_whatever_their_size():
+    cache = AnswerCache(max_entries=2)
+    for key in "abc":
+        cache.put(key, key * 1000)
+    assert cache.get("a") is None and cache.get("b") == "b" * 1000 and len(cache) == 2
+    nothing = AnswerCache(max_entries=0)
+    nothing.put("a", "x")
+    assert nothing.get("a") is None

@@ -124,16 +124,17 @@ class _Locks:
 
 
 class AnswerCache:
-    """Finished JSON answers by key, the least recently used dropped first beyond ``max_chars`` in all.
+    """Finished JSON answers by key, least recently used dropped first beyond ``max_chars`` or ``max_entries``.
 
     Thread-safe, and a look-up is a dictionary access under a lock, so the
     event loop can answer from it directly: under many clients, a cached answer
     that waits for a free worker thread behind other requests is what makes
-    the slowest answers slow.
+    the slowest answers slow. ``None``: no bound of that kind; 0 keeps nothing.
     """
 
-    def __init__(self, max_chars: int) -> None:
-        self.max_chars = max(0, int(max_chars))
+    def __init__(self, max_chars: int | None = None, *, max_entries: int | None = None) -> None:
+        self.max_chars = None if max_chars is None else max(0, int(max_chars))
+        self.max_entries = None if max_entries is None else max(0, int(max_entries))
         self._answers: OrderedDict[Any, str] = OrderedDict()
         self._chars = 0
         self._lock = threading.Lock()
@@ -146,9 +147,14 @@ class AnswerCache:
                 self._answers.move_to_end(key)
             return answer
 
+    def _over(self) -> bool:
+        return (self.max_chars is not None and self._chars > self.max_chars) or (
+            self.max_entries is not None and len(self._answers) > self.max_entries
+        )
+
     def put(self, key: Any, answer: str) -> None:
         """Keep ``answer`` under ``key``; one larger than the whole budget is not kept."""
-        if len(answer) > self.max_chars:
+        if (self.max_chars is not None and len(answer) > self.max_chars) or self.max_entries == 0:
             return
         with self._lock:
             previous = self._answers.pop(key, None)
@@ -156,7 +162,7 @@ class AnswerCache:
                 self._chars -= len(previous)
             self._answers[key] = answer
             self._chars += len(answer)
-            while self._chars > self.max_chars:
+            while self._over():
                 _, dropped = self._answers.popitem(last=False)
                 self._chars -= len(dropped)
 
@@ -189,8 +195,7 @@ class LandcoverService:
         self._outlines_lock = threading.Lock()
         self._years: dict[str, list[int]] = {}
         self._regions: list[str] | None = None
-        self._region_answers: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], str]] = OrderedDict()
-        self._region_lock = threading.Lock()
+        self._region_answers = AnswerCache(max_entries=settings.region_cache_size)
         self._region_locks = _Locks()
         self._image_answers = AnswerCache(settings.answer_cache_mb * 1_000_000)
 
@@ -342,7 +347,7 @@ class LandcoverService:
             When the data holds no such tile.
         """
         key = parse_image(image)
-        remembered = self.remembered_image_answer(image, polygons, crs)
+        remembered = self._remembered_image_answer(key, polygons, crs)
         if remembered is not None:
             return remembered
         xmin, ymin, xmax, ymax = self.tile_box(key)
@@ -368,7 +373,7 @@ class LandcoverService:
             shapes = "null"
         # Kept as a later request will get it: read, not predicted.
         again = {**summary, "cache": {"tiles": 1, "computed": 0, "from_store": 1}}
-        self._image_answers.put((self.model_key, key.relative_path, polygons, crs), _json_with_polygons(again, shapes))
+        self._image_answers.put(self._image_answer_key(key, polygons, crs), _json_with_polygons(again, shapes))
         return _json_with_polygons(summary, shapes)
 
     def remembered_image_answer(self, image: str, polygons: bool = False, crs: int = 4326) -> str | None:
@@ -383,11 +388,17 @@ class LandcoverService:
         landcover.api.validation.ParameterError
             When ``image`` is not ``{NUTS3}/{year}/{stem}.tif``.
         """
-        key = parse_image(image)
-        answer = self._image_answers.get((self.model_key, key.relative_path, bool(polygons), int(crs)))
+        return self._remembered_image_answer(parse_image(image), polygons, crs)
+
+    def _remembered_image_answer(self, key: ImageKey, polygons: bool, crs: int) -> str | None:
+        answer = self._image_answers.get(self._image_answer_key(key, polygons, crs))
         if answer is not None:
             self._count(from_store=1)
         return answer
+
+    def _image_answer_key(self, key: ImageKey, polygons: bool, crs: int) -> tuple[Any, ...]:
+        """Where an image's answer is remembered: model, tile and the form asked (polygons, CRS)."""
+        return (self.model_key, key.relative_path, bool(polygons), int(crs))
 
     def predict_nuts(
         self, nuts: str, year: int, crs: int = 4326, simplify: float = 10.0, min_patch: int = 0
@@ -415,21 +426,13 @@ class LandcoverService:
         self.check_region_year(nuts, year)
         key = (self.model_key, nuts, year, crs, float(simplify), int(min_patch))
         with self._region_locks.hold(key):
-            with self._region_lock:
-                cached = self._region_answers.get(key)
-                if cached is not None:
-                    self._region_answers.move_to_end(key)
+            cached = self._region_answers.get(key)
             if cached is not None:
-                summary, polygons = cached
-                tiles = summary["cache"]["tiles"]
-                answer = {**summary, "cache": {"tiles": tiles, "computed": 0, "from_store": tiles}}
-                return _json_with_polygons(answer, polygons)
+                return cached
             summary, polygons = self._region_answer(nuts, year, crs, simplify, min_patch)
-            if self.settings.region_cache_size > 0:
-                with self._region_lock:
-                    self._region_answers[key] = (summary, polygons)
-                    while len(self._region_answers) > self.settings.region_cache_size:
-                        self._region_answers.popitem(last=False)
+            tiles = summary["cache"]["tiles"]
+            again = {**summary, "cache": {"tiles": tiles, "computed": 0, "from_store": tiles}}
+            self._region_answers.put(key, _json_with_polygons(again, polygons))
             return _json_with_polygons(summary, polygons)
 
     def _region_answer(
